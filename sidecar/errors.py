@@ -1,0 +1,104 @@
+"""Domain errors and the ONE place that maps them to gRPC status codes.
+
+Handlers raise these (or let anything else escape); ``rpc_errors`` turns them into a status with a
+message meant for the caller. Unexpected exceptions become INTERNAL, logged by type and traceback
+frames only, never with their message: messages can quote request text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+_log = logging.getLogger("theraguard.rpc")
+
+
+class GuardError(Exception):
+    """Base of the errors a caller may see; ``code`` is the gRPC status it maps to."""
+
+    code = grpc.StatusCode.INTERNAL
+
+
+class InvalidRequest(GuardError):
+    """The request is malformed; the message names the field, what is wrong and the fix."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class DeadlineExceeded(GuardError):
+    """The caller's deadline passed before the work could finish."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+class JudgeUnavailable(GuardError):
+    """The judge is not loaded/warmed yet, or its session failed."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+class Overloaded(GuardError):
+    """The bounded queue is full: the caller should back off and retry."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+Handler = Callable[[Any, Request, grpc.aio.ServicerContext], Awaitable[Response]]
+# Called once per finished call: (rpc, status code, seconds, request).
+CallObserver = Callable[[str, grpc.StatusCode, float, Any], None]
+
+
+def rpc_errors(rpc: str) -> Callable[[Handler], Handler]:
+    """Decorate a servicer method: map domain errors to status codes and report each call's outcome.
+
+    The servicer instance must have an ``observe_call`` attribute (a CallObserver).
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                return await handler(self, request, context)
+            except GuardError as err:
+                code = err.code
+                await context.abort(code, str(err))
+            except asyncio.CancelledError:
+                # The caller went away or its deadline passed; grpc has already answered it.
+                code = grpc.StatusCode.CANCELLED
+                remaining = context.time_remaining()
+                if remaining is not None and remaining <= 0:
+                    code = grpc.StatusCode.DEADLINE_EXCEEDED
+                raise
+            except Exception as err:  # noqa: BLE001 - the last line of defence: never crash, never leak text
+                if _is_abort(err):
+                    code = context.code() or grpc.StatusCode.UNKNOWN
+                    raise
+                code = grpc.StatusCode.INTERNAL
+                frames = "".join(traceback.format_tb(err.__traceback__))
+                _log.error(
+                    "internal_error",
+                    extra={"rpc": rpc, "error_type": type(err).__name__, "frames": frames},
+                )
+                await context.abort(code, f"internal error ({type(err).__name__}); see the sidecar logs")
+            finally:
+                self.observe_call(rpc, code, time.perf_counter() - started, request)
+
+        return wrapper
+
+    return decorate
+
+
+def _is_abort(err: Exception) -> bool:
+    # context.abort() raises an internal AbortError after setting the status: let it through untouched.
+    return type(err).__name__ == "AbortError"
