@@ -90,6 +90,7 @@ class BundleManifest:
     corpus: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, Any] = field(default_factory=dict)
     recommended_thresholds: Mapping[str, float] = field(default_factory=dict)
+    build: Mapping[str, Any] = field(default_factory=dict)  # how it was built: seed, settings, tool versions
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
 
@@ -204,6 +205,7 @@ class BundleManifest:
                 corpus=dict(data.get("corpus", {})),
                 metrics=dict(data.get("metrics", {})),
                 recommended_thresholds=dict(data.get("recommended_thresholds", {})),
+                build=dict(data.get("build", {})),
                 files=dict(data["files"]),
             )
         except KeyError as err:
@@ -228,7 +230,7 @@ class BundleManifest:
         order = [
             "format", "format_version", "name", "version", "created", "dimensions", "score_scale",
             "max_length", "truncation", "inputs", "outputs", "models", "tokenizer", "tensorrt",
-            "teacher", "corpus", "metrics", "recommended_thresholds", "files",
+            "teacher", "corpus", "metrics", "recommended_thresholds", "build", "files",
         ]  # fmt: skip
         out = {key: raw[key] for key in order}
         for key in ("dimensions", "inputs"):

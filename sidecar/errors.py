@@ -60,7 +60,7 @@ CallObserver = Callable[[str, grpc.StatusCode, float, Any], None]
 def rpc_errors(rpc: str) -> Callable[[Handler], Handler]:
     """Decorate a servicer method: map domain errors to status codes and report each call's outcome.
 
-    The servicer instance must have an ``observe_call`` attribute (a CallObserver).
+    The servicer instance must have ``call_started(rpc)`` and ``observe_call`` (a CallObserver) methods.
     """
 
     def decorate(handler: Handler) -> Handler:
@@ -68,6 +68,7 @@ def rpc_errors(rpc: str) -> Callable[[Handler], Handler]:
         async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
+            self.call_started(rpc)
             try:
                 return await handler(self, request, context)
             except GuardError as err:

@@ -30,8 +30,8 @@ _log = logging.getLogger("theraguard.guard")
 DEFAULT_REWRITE_SECONDS = 10.0
 # Below this much time left there is no point starting a rewrite: go straight to fallback/flag.
 MIN_REWRITE_SECONDS = 0.05
-# Kept back from the caller's deadline to build and send the response.
-RESPONSE_RESERVE_SECONDS = 0.01
+# Kept back from the caller's deadline to build and send the response: 5 % of what is left, 10-50 ms.
+RESPONSE_RESERVE = (0.05, 0.01, 0.05)
 
 
 class NoRewriteRunner:
@@ -141,7 +141,7 @@ class Guard:
             outcome = await self._rewrite(call, scored.scores, decision, deadline)
             rewriter = outcome.model
             timings.extend((step, ms) for step, ms in outcome.timings_ms.items())
-            action, reply, reason, after_decision = _after_rewrite(call.reply, decision, outcome, policy)
+            action, reply, reason, after_decision = after_rewrite(call.reply, decision, outcome, policy)
             if outcome.scores_after is not None and after_decision is not None:
                 after = _dimension_results(outcome.scores_after, after_decision)
 
@@ -159,7 +159,11 @@ class Guard:
         self, call: CheckRequest, scores: Scores, decision: Decision, deadline: float | None
     ) -> RewriteOutcome:
         now = time.monotonic()
-        until = (deadline - RESPONSE_RESERVE_SECONDS) if deadline is not None else now + DEFAULT_REWRITE_SECONDS
+        if deadline is None:
+            until = now + DEFAULT_REWRITE_SECONDS
+        else:
+            share, low, high = RESPONSE_RESERVE
+            until = deadline - min(max((deadline - now) * share, low), high)
         if until - now < MIN_REWRITE_SECONDS:
             return RewriteOutcome(None, None, "rewrite_no_time")
         request = RewriteRequest(
@@ -228,7 +232,7 @@ def _dimension_results(scores: Scores, decision: Decision) -> tuple[DimensionRes
     )
 
 
-def _after_rewrite(
+def after_rewrite(
     original: str, before: Decision, outcome: RewriteOutcome, policy: Policy
 ) -> tuple[Action, str, str, Decision | None]:
     """Choose what ships after the one pass: revision, the better of the two (flagged), or the fallback."""

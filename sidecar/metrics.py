@@ -42,6 +42,7 @@ class Metrics:
             "theraguard_rpc_duration_seconds", "Server-side duration of each RPC.", ["rpc"],
             buckets=_LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
+        self.in_flight = Gauge("theraguard_rpc_in_flight", "RPCs being handled now.", ["rpc"], registry=r)
         self.rpc_total = Counter("theraguard_rpc_total", "RPCs finished, by status code.", ["rpc", "code"], registry=r)
         self.stage_seconds = Histogram(
             "theraguard_stage_duration_seconds",

@@ -66,8 +66,12 @@ class GuardrailServicer(pb_grpc.GuardrailServicer):
         results = await self.guard.score_many(calls, _deadline(context))
         return bulk_to_pb(results)
 
+    def call_started(self, rpc: str) -> None:
+        self._metrics.in_flight.labels(rpc).inc()
+
     def observe_call(self, rpc: str, code: grpc.StatusCode, seconds: float, request: Any) -> None:
         """Called by rpc_errors once per finished call: metrics and one log line, never text."""
+        self._metrics.in_flight.labels(rpc).dec()
         self._metrics.observe_rpc(rpc, code, seconds)
         fields: dict[str, Any] = {"rpc": rpc, "code": code.name, "millis": round(seconds * 1000, 3)}
         if isinstance(request, pb.BulkScoreRequest):

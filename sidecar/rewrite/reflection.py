@@ -1,0 +1,129 @@
+"""Grounded material for a reflection: the person's own clauses, turned to the second person.
+
+A reflection may only say what the person said. These functions cut the person's last message into
+clauses ("my dog is sick", "I can't sleep"), swap the pronouns ("your dog is sick", "you can't
+sleep") and drop what cannot be reflected cleanly (questions to the assistant, fragments). The
+Therapist lets the model choose among them; it never writes facts of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sidecar.domain import Role, Turn
+
+# First person -> second person. Keys are lower-case words as tokenised below.
+_SWAP: dict[str, str] = {
+    "i": "you", "i'm": "you're", "im": "you're", "i've": "you've", "i'd": "you'd", "i'll": "you'll",
+    "me": "you", "my": "your", "mine": "yours", "myself": "yourself",
+    "we": "you", "we're": "you're", "we've": "you've", "our": "your", "ours": "yours", "us": "you",
+    "ourselves": "yourselves",
+}  # fmt: skip
+# Words that open a clause we can reflect; the clause starts at the word after these.
+# "and"/"but" split only where a new subject follows: "stop eating and drinking" stays whole.
+_SUBJECT = r"(?:i|i'm|i've|i'd|my|he|she|he's|she's|they|they're|it|it's|we|the|now|then|everyone|nobody|no one)\b"
+_SPLIT = re.compile(
+    rf"(?:[.!?;:\n]+|\s[-\u2013\u2014]\s|,\s*(?:and|but|so)\s|\s(?:and|but)\s(?={_SUBJECT})|\s(?:because|since|although|though)\s)",
+    re.I,
+)
+# Leading fillers dropped from a clause ("anyway that's..." -> "that's...").
+_FILLER = re.compile(r"^(?:anyway|ok(?:ay)?|so|well|like|hi|hey|tbh|honestly|just|also|and|but|um+|yeah|no|not really|hard)\b[,\s]*", re.I)
+# Questions are reflected as their topic: "what should I do when X" -> "X".
+_QUESTION_LEAD = re.compile(
+    r"^(?:(?:what|how|why|should|can|could|would|do|does|is|are|where|when|which|who)\b.*?\b(?:when|if|that|about|because)\s+)",
+    re.I,
+)
+_WORD = re.compile(r"[A-Za-z0-9'\u2019&]+(?:-[A-Za-z0-9'\u2019&]+)*|[^\sA-Za-z0-9'\"]")
+# "I was" -> "you were", "I am" -> "you are": the verb changes only after "I".
+_VERB_AFTER_I = {"was": "were", "am": "are"}
+# A question with no clause of its own is reflected by its topic: "... ways to cope with X" -> X.
+_QUESTION_TOPIC = re.compile(r"\b(?:about|with|between|for)\s+(?P<topic>[^?]+?)\s*\??$", re.I)
+_QUESTION_START = re.compile(r"^(?:what|how|why|should|can|could|would|do|does|is|are|where|which|who)\b", re.I)
+MIN_WORDS = 3
+MAX_WORDS = 16
+
+
+def swap_person(text: str) -> str:
+    """Turn first-person words into second-person ones ("I can't sleep" -> "you can't sleep")."""
+    out: list[str] = []
+    previous = ""
+    for token in _WORD.findall(text.replace("\u2019", "'")):
+        low = token.lower()
+        if previous == "i" and low in _VERB_AFTER_I:
+            out.append(_VERB_AFTER_I[low])
+        else:
+            out.append(_SWAP.get(low, token))
+        previous = low
+    return _join(out)
+
+
+def _join(tokens: Sequence[str]) -> str:
+    text = ""
+    for token in tokens:
+        if text and (token[0].isalnum() or token[0] in "'&("):
+            text += " "
+        text += token
+    return text.replace("( ", "(").strip()
+
+
+def _addresses_assistant(clause: str) -> bool:
+    # "you"/"your" in the person's own words means the assistant: such a clause cannot be mirrored.
+    return re.search(r"\b(?:you|your|yours|you're|you've|u)\b", clause, re.I) is not None
+
+
+def clauses(text: str) -> tuple[str, ...]:
+    """Reflectable clauses of one message, second person, in order, without duplicates."""
+    found: list[str] = []
+    for raw in _SPLIT.split(text):
+        clause = raw.strip(" ,'\"()")
+        while True:
+            stripped = _FILLER.sub("", clause).strip(" ,")
+            if stripped == clause:
+                break
+            clause = stripped
+        if _QUESTION_START.match(clause):
+            topic = _QUESTION_LEAD.sub("", clause)
+            if topic == clause:
+                match = _QUESTION_TOPIC.search(clause)
+                if not match or len(match["topic"].split()) < 2 or _addresses_assistant(match["topic"]):
+                    continue  # a bare question ("what does that mean") has no situation to reflect
+                topic = "you have a question about " + match["topic"]
+            clause = topic
+        if _addresses_assistant(clause):
+            continue
+        words = clause.split()
+        if not MIN_WORDS <= len(words) <= MAX_WORDS:
+            continue
+        swapped = swap_person(clause).rstrip(" ,.")
+        if swapped and swapped not in found:
+            found.append(swapped)
+    return tuple(found)
+
+
+def last_user_text(context: Sequence[Turn]) -> str:
+    """The person's most recent message ("" when the context has none)."""
+    for turn in reversed(context):
+        if turn.role is Role.USER:
+            return turn.text
+    return ""
+
+
+def reflectable(context: Sequence[Turn], limit: int = 6) -> tuple[str, ...]:
+    """Clauses to reflect: the last user message first, then earlier user turns, at most ``limit``."""
+    found: list[str] = []
+    users = [t.text for t in context if t.role is Role.USER]
+    for text in reversed(users):
+        for clause in clauses(text):
+            if clause not in found:
+                found.append(clause)
+    return tuple(found[:limit])
+
+
+def concern(context: Sequence[Turn]) -> str:
+    """A short phrase naming the person's concern: their last message's most specific clause."""
+    found = clauses(last_user_text(context)) or reflectable(context)
+    if not found:
+        text = last_user_text(context).strip()
+        return swap_person(" ".join(text.split()[:MAX_WORDS])).rstrip(" ,.?!") if text else ""
+    return max(found, key=lambda c: len(c.split()))
