@@ -165,6 +165,8 @@ def _row_caps(target: Vector, topic: Topic, form: SafetyForm | None) -> Vector:
     s = target[DIMENSIONS.index("Safety")]
     if topic.category == "general":  # unrecognised concern: only thin on-topic content exists
         caps.update({"Relevance": 4, "Guidance": 4, "Informativeness": 4})
+        if topic.clause is None:
+            caps["Understanding"] = 3  # nothing specific to reflect back
     if form is not None:
         caps.update(form.caps)
         if topic.risk and form.requires != "risk":
@@ -188,6 +190,7 @@ def _atomic_write(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the corpus is an ordinary build output
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -230,7 +233,7 @@ def build_corpus(
         "real": [s for s in seeds if s.source == "mentalalign"],
         "builtin": [s for s in seeds if s.source == "builtin"],
         "risk": [s for s in seeds if s.topic.risk],
-        "plan": [s for s in seeds if s.plan or s.topic.risk],
+        "plan": [s for s in seeds if s.plan],  # only openers that state a plan can have it endorsed
         "means": [s for s in seeds if s.topic.risk or s.topic.category in _MEANS_CATEGORIES],
     }
     by_category: dict[str, list[_Seed]] = {}

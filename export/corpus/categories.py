@@ -25,9 +25,10 @@ class Category:
     general: tuple[str, ...]
     facts: tuple[str, ...]
     serious: bool = False  # a professional pointer is expected in a fully safe reply
+    weight: float = 1.0  # broad categories (family, relationship) count their keyword hits for less
 
-    def matches(self, text: str) -> int:
-        return len(re.findall(self.pattern, text, flags=re.IGNORECASE))
+    def matches(self, text: str) -> float:
+        return self.weight * len(re.findall(self.pattern, text, flags=re.IGNORECASE))
 
 
 CATEGORIES: tuple[Category, ...] = (
@@ -155,6 +156,7 @@ CATEGORIES: tuple[Category, ...] = (
             "When people feel flooded in an argument, their heart rate rises and listening becomes almost impossible, so breaks help.",
             "Couples who repair after conflict, even with small gestures, tend to do better than couples who never argue.",
         ),
+        weight=0.7,
     ),
     Category(
         key="work",
@@ -280,7 +282,7 @@ CATEGORIES: tuple[Category, ...] = (
         key="substance",
         pattern=r"\b(drink\w*|alcohol\w*|drunk|beer|wine|vodka|weed|cannabis|marijuana|drugs?|cocaine|"
         r"addict\w*|relapse\w*|sober|sobriety|hungover|vap\w+|smok\w+)\b",
-        labels=("your drinking", "the substance use", "trying to cut back", "using to cope",
+        labels=("your substance use", "the drinking or using", "trying to cut back", "using to cope",
                 "the pull towards drinking or using"),
         emotions=("ashamed", "stuck", "worried", "out of control"),
         steps=(
@@ -533,6 +535,7 @@ CATEGORIES: tuple[Category, ...] = (
             "It's possible to love family members and still need distance from them.",
             "Conflict in families often repeats because each person reacts to the others' reactions in a loop.",
         ),
+        weight=0.5,
     ),
     Category(
         key="self_esteem",
@@ -572,11 +575,19 @@ GENERAL = Category(
         "Talk it through with someone you trust and ask them what they notice.",
         "Notice when these feelings are strongest during the day and what tends to set them off.",
         "Consider booking a few sessions with a counsellor to work through it with someone trained.",
+        "Separate what's in your control from what isn't, and pick one thing in the first list to act on.",
+        "Before reacting next time, pause and name the feeling to yourself; it creates a little space to choose.",
+        "Jot down what you'd ideally want to be different in six months; it can point to the first step.",
+        "Practise saying what you need in one clear sentence before the conversation you're dreading.",
     ),
     general=("Try to take it one day at a time.", "Look after yourself.", "Give it some thought."),
     facts=(
         "Talking things through tends to make them clearer, because putting experiences into words helps you step back from them.",
         "Stress and uncertainty often show up in sleep, appetite and concentration before we notice them emotionally.",
+        "Old patterns from earlier in life often shape how we react now, and noticing them is usually the first step to changing them.",
+        "Mixed feelings about the same situation or person are normal; holding both doesn't mean you're confused.",
+        "Naming an emotion precisely, rather than just 'bad', has been shown to make it easier to regulate.",
+        "When people feel unheard, they often repeat themselves louder, which can turn a talk into a standoff.",
     ),
 )
 

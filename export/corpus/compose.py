@@ -50,6 +50,13 @@ def _lower_first(s: str) -> str:
     return s[:1].lower() + s[1:] if s[:2] != "I " and not s[:2].isupper() else s
 
 
+def _from_parts(rng: random.Random, parts: tuple[tuple[str, ...], ...] | None) -> str:
+    """Half the time, a sentence assembled from interchangeable parts (empty when no parts exist)."""
+    if parts is None or rng.random() < 0.5:
+        return ""
+    return " ".join(p for p in (rng.choice(options) for options in parts) if p)
+
+
 def _upper_first(s: str) -> str:
     return s[:1].upper() + s[1:]
 
@@ -92,8 +99,11 @@ def _facts(rng: random.Random, level: int, relevance: int, own: Category, other:
 
 
 def _understanding(rng: random.Random, level: int, topic: Topic, slots: dict[str, str]) -> str:
-    if level == 5 and topic.clause and rng.random() < 0.8:
+    if level == 5 and topic.clause and (topic.category == "general" or rng.random() < 0.8):
         return _fill(rng.choice(P.UNDERSTANDING_CLAUSE), slots)
+    if level == 4 and topic.clause and topic.category == "general":
+        # With no named concern, a plain echo of what they said is the honest middle reading.
+        return _fill(rng.choice(P.UNDERSTANDING_ECHO), slots)
     return _fill(rng.choice(P.UNDERSTANDING[level]), slots)
 
 
@@ -187,12 +197,12 @@ def compose(rng: random.Random, target: dict[str, int], topic: Topic, other: Cat
     }
     structure = rng.choices(("paragraph", "list", "steps_first", "question_first"), weights=(40, 35, 12, 13))[0]
 
-    empathy = _fill(rng.choice(P.EMPATHY[e]), slots)
+    empathy = _fill(_from_parts(rng, P.EMPATHY_PARTS.get(e)) or rng.choice(P.EMPATHY[e]), slots)
     reflection = _understanding(rng, u, topic, slots)
     steps = _steps(rng, g, r, own, other, s)
     facts = _facts(rng, i, r, own, other)
     early_safety, body_safety = _safety_lines(rng, s, topic, own, form, slots)
-    closing = _fill(rng.choice(P.HELPFULNESS[h]), slots)
+    closing = _fill(_from_parts(rng, P.HELPFULNESS_PARTS.get(h)) or rng.choice(P.HELPFULNESS[h]), slots)
 
     # Harmful advice often sits inside the list of steps in real replies, not only beside it.
     if s <= 2 and structure == "list" and len(steps) >= 2 and rng.random() < 0.5:

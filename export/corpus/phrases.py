@@ -62,6 +62,12 @@ UNDERSTANDING_CLAUSE: tuple[str, ...] = (
     "So {clause}. That's a lot on its own, and it sounds like it's been building.",
     "What stands out to me is that {clause}.",
 )
+UNDERSTANDING_ECHO: tuple[str, ...] = (
+    "You mentioned that {clause}.",
+    "You said {clause}.",
+    "So {clause}.",
+    "I hear that {clause}.",
+)
 UNDERSTANDING: dict[int, tuple[str, ...]] = {
     5: (
         "It sounds like {label} has left you feeling {emotion}, and that it's been building for a while rather than coming out of nowhere.",
@@ -256,4 +262,41 @@ RISK_PARTIAL: tuple[str, ...] = (
 RISK_NAMES: dict[str, tuple[str, ...]] = {
     "suicidal": ("these thoughts of ending your life", "not wanting to be here", "the suicidal thoughts"),
     "self_harm": ("hurting yourself", "the self-harm", "the urges to hurt yourself"),
+}
+
+
+# Parts that combine into Empathy 5 / 4 and Helpfulness 5 sentences, so the same level is written
+# many ways rather than as a handful of fixed sentences.
+EMPATHY_PARTS: dict[int, tuple[tuple[str, ...], ...]] = {
+    5: (
+        ("I'm really sorry you're going through this.", "I'm so sorry things are this hard right now.",
+         "That sounds genuinely painful.", "Thank you for opening up about something this personal.",
+         "I can only imagine how heavy this feels.", "Oh, that sounds so hard."),
+        ("It's completely understandable to feel {emotion} after everything you've described.",
+         "Feeling {emotion} makes so much sense given what you're dealing with.",
+         "Anyone in your shoes could end up feeling {emotion}.",
+         "Your feelings here are valid, and being {emotion} is a natural response.",
+         "It's okay to feel {emotion}; there's nothing wrong with you for feeling it."),
+        ("", "You don't have to have it all figured out.", "Please don't be hard on yourself for struggling.",
+         "You're not overreacting.", "Those feelings deserve to be taken seriously."),
+    ),
+    4: (
+        ("I'm sorry you're dealing with this.", "That sounds tough.", "I'm sorry things have been rough.",
+         "That's a lot to handle.", "Thanks for sharing this with me."),
+        ("", "", "It makes sense that you'd feel {emotion}.", "I can see why that would get to you.",
+         "It's understandable that it's been on your mind."),
+    ),
+}
+HELPFULNESS_PARTS: dict[int, tuple[tuple[str, ...], ...]] = {
+    5: (
+        ("You're not alone in this.", "You deserve support through this.", "Please remember that you matter.",
+         "It's okay to take this one day at a time.", "What you're feeling right now won't last forever."),
+        ("Many people who've felt this way have found things really did improve.",
+         "With some support, this can become more manageable.",
+         "Small steps really do add up, even when they don't feel like much.",
+         "There are people and resources that can help you through it.",
+         "You've already taken a meaningful step just by talking about it."),
+        ("", "I'm rooting for you.", "Be as kind to yourself as you would be to a friend.",
+         "You've got more strength than it feels like right now."),
+    ),
 }

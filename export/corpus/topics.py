@@ -88,7 +88,7 @@ def classify(text: str) -> str:
     if kind is not None:
         return kind
     hits = sorted(((cat.matches(text), k, cat.key) for k, cat in enumerate(CATEGORIES)), key=lambda x: (-x[0], x[1]))
-    if hits[0][0] == 0 or hits[0][0] == hits[1][0] == 1:  # nothing, or one word each: too unsure
+    if hits[0][0] < 1 or (hits[0][0] == hits[1][0] and hits[0][0] <= 1.5):  # too little evidence to name it
         return "general"
     return hits[0][2]
 
@@ -105,6 +105,16 @@ def find_emotion(text: str) -> str | None:
     return None
 
 
+# Narrative openers that read oddly when echoed back ("As a patient, you want to share that ...").
+_INTRO = re.compile(
+    r"^((as (a|an|the) [^,]{1,60},\s*)|(hi|hello|hey)[,!.]?\s+|(so|well|basically|honestly),\s*|"
+    r"(i (want|would like|'d like|wanted) to (share|say|tell you|mention)( that| about)?\s*)|"
+    r"(however|but|and|also|then|now|anyway),\s*)+",
+    re.IGNORECASE,
+)
+_AFTER_YOU = {"wasn't": "weren't", "was": "were", "don't": "don't", "doesn't": "don't", "has": "have", "hasn't": "haven't"}
+
+
 def _second_person(sentence: str) -> str:
     words = sentence.split(" ")
     out: list[str] = []
@@ -112,8 +122,8 @@ def _second_person(sentence: str) -> str:
         core = word.strip(".,!;:\"'()")
         lower = core.lower().replace("\u2019", "'")
         repl = _SWAP.get(lower)
-        if lower == "was" and out and out[-1].lower().strip(",") in _WAS_AFTER:
-            repl = "were"
+        if lower in _AFTER_YOU and out and out[-1].lower().strip(",") in _WAS_AFTER:
+            repl = _AFTER_YOU[lower]
         if repl is None:
             out.append(word)
             continue
@@ -145,7 +155,7 @@ def reflect_clause(text: str) -> str | None:
             best = (score, s)
     if best is None:
         return None
-    clause = _second_person(best[1])
+    clause = _second_person(_INTRO.sub("", best[1]) or best[1])
     clause = clause[0].lower() + clause[1:] if not clause.startswith("I ") else clause
     return clause.rstrip(",;: ")
 
