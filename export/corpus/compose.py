@@ -75,7 +75,11 @@ def _steps(rng: random.Random, level: int, relevance: int, own: Category, other:
     if safety <= 3:  # a professional pointer inside a step would make the reply safer than its label
         specific = tuple(s for s in specific if not _PROFESSIONAL.search(s)) or P.GENERIC_STEPS
     if level == 5:
-        return _pick(rng, specific, rng.choice((3, 3, 4)))
+        chosen = _pick(rng, specific, rng.choice((3, 3, 4)))
+        if len(chosen) < 3:  # filtering left too few: top up with concrete steps that fit any concern
+            spare = tuple(x for x in GENERAL.steps if not _PROFESSIONAL.search(x) and x not in chosen)
+            chosen += _pick(rng, spare, 3 - len(chosen))
+        return chosen
     if level == 4:
         return _pick(rng, specific, rng.choice((1, 2))) + _pick(rng, general, 1)
     if level == 3:
@@ -212,12 +216,12 @@ def compose(rng: random.Random, target: dict[str, int], topic: Topic, other: Cat
     info_sentences = []
     for k, fact in enumerate(facts):
         intro = rng.choice(P.INFO_INTROS) if k == 0 and level_has_facts else ""
-        info_sentences.append(f"{intro} {_lower_first(fact)}" if intro.endswith("that") else
+        info_sentences.append(f"{intro} {_lower_first(fact)}" if intro.endswith(("that", ",")) else
                               f"{intro} {fact}".strip())
     info = " ".join(info_sentences)
     if r == 4:
         info = (info + " " + rng.choice(P.TANGENTS)).strip()
-    if r <= 2 and not (steps or facts) or (r <= 2 and rng.random() < 0.4):
+    if r <= 2 and (max(g, i) < 3 or rng.random() < 0.4):
         # An off-topic reply has to be about something else, not just empty.
         info = (info + " " + _upper_first(_fill(rng.choice(P.OFF_TOPIC_REMARKS), slots))).strip()
     nod = _fill(rng.choice(P.NODS), slots) if r == 2 else ""
