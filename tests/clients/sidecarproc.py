@@ -3,10 +3,15 @@ chat service would, with a config and policies made for the tests."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
+import signal
 import subprocess
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +57,7 @@ class SidecarProcess:
         return grpc.insecure_channel(self.target)
 
 
-def write_test_config(tmp: Path) -> Path:
+def write_test_config(tmp: Path, tls: dict[str, str] | None = None) -> Path:
     """config/theraguard.yaml with absolute model paths, no rewriter (CI does not build it; the client
     tests are about the wire, not rewrite quality) and a policy file holding TEST_POLICIES."""
     config = yaml.safe_load((REPO / "config" / "theraguard.yaml").read_text(encoding="utf-8"))
@@ -74,6 +79,8 @@ def write_test_config(tmp: Path) -> Path:
     config["judge"]["providers"] = ["cpu"]
     config["rewriter"] = {"backend": "none"}
     config["policy_file"] = "policy.yaml"
+    if tls:
+        config["server"]["tls"] = {**config["server"]["tls"], **tls}
     path = tmp / "theraguard.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
@@ -94,3 +101,47 @@ def wait_until_serving(target: str, timeout: float = 30) -> None:
             reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
             if reply.status != health_pb2.HealthCheckResponse.SERVING:
                 raise AssertionError(f"health for {service!r} is {reply.status} after the serving line")
+
+
+class SidecarStartError(RuntimeError):
+    """`theraguard serve` exited or never printed its serving line; the message holds its log tail."""
+
+
+@contextlib.contextmanager
+def running_sidecar(tmp: Path, tls: dict[str, str] | None = None) -> Iterator[SidecarProcess]:
+    """Start `theraguard serve` on 127.0.0.1:0 with the test config; stop it with SIGTERM afterwards."""
+    config = write_test_config(tmp, tls)
+    theraguard = Path(sys.executable).parent / "theraguard"
+    command = [str(theraguard if theraguard.exists() else "theraguard"), "serve", "--config", str(config),
+               "--address", "127.0.0.1:0", "--metrics-address", "127.0.0.1:0"]  # fmt: skip
+    stderr = (tmp / "stderr.log").open("w", encoding="utf-8")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=read_lines, args=(process.stdout, lines), daemon=True).start()
+    try:
+        try:
+            first = lines.get(timeout=START_TIMEOUT_S)
+        except queue.Empty:
+            first = None
+        match = SERVING_LINE.match(first or "")
+        if not match:
+            process.kill()
+            process.wait(10)
+            log = (tmp / "stderr.log").read_text(encoding="utf-8")[-3000:]
+            raise SidecarStartError(
+                f"`theraguard serve` did not print its serving line (got: {first!r}, exit: {process.poll()})\n{log}"
+            )
+        target = f"{match['host']}:{match['port']}"
+        if not tls:
+            wait_until_serving(target)
+        policy = yaml.safe_load((tmp / "policy.yaml").read_text(encoding="utf-8"))
+        yield SidecarProcess(target=target, metrics=match["metrics"], policy=policy, process=process)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        stderr.close()

@@ -16,7 +16,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "theraguard"
 CHAT_APP = Path(__file__).resolve().parent / "chat-app"
-SCENARIOS = {path.name.removesuffix("-values.yaml"): path for path in sorted((CHART / "ci").glob("*-values.yaml"))}
+SCENARIOS = {
+    path.name.removesuffix("-values.yaml"): path for path in sorted((CHART / "ci").glob("*-values.yaml"))
+}
 # Pinned Kubernetes versions: the chart's kubeVersion floor (1.27, native gRPC probes GA) and a recent
 # release; kubernetes-validate ships both schema sets, so this runs offline.
 KUBE_VERSIONS = ("1.27.0", "1.33.0")
@@ -57,7 +59,9 @@ class Rendered:
     def one(self, kind: str, suffix: str = "") -> dict[str, Any]:
         found = [d for d in self.docs if d["kind"] == kind and d["metadata"]["name"].endswith(suffix)]
         if len(found) != 1:
-            raise AssertionError(f"expected one {kind} named *{suffix}, found {[d['metadata']['name'] for d in found]}")
+            raise AssertionError(
+                f"expected one {kind} named *{suffix}, found {[d['metadata']['name'] for d in found]}"
+            )
         return found[0]
 
     def has(self, kind: str) -> bool:
@@ -71,13 +75,17 @@ class Rendered:
 
     def guard_container(self) -> dict[str, Any]:
         spec = self.pod_spec()
-        found = [c for c in [*spec.get("initContainers", []), *spec["containers"]] if c["name"] == "theraguard"]
+        found = [
+            c for c in [*spec.get("initContainers", []), *spec["containers"]] if c["name"] == "theraguard"
+        ]
         if len(found) != 1:
             raise AssertionError(f"expected one theraguard container, found {len(found)}")
         return found[0]
 
 
-def render(values: Mapping[str, Any] | None = None, *, chart: Path = CHART, release: str = RELEASE) -> Rendered:
+def render(
+    values: Mapping[str, Any] | None = None, *, chart: Path = CHART, release: str = RELEASE
+) -> Rendered:
     """Render like `helm template` (schema validation and the validation template included)."""
     with helm.Chart.load(chart) as loaded:
         manifests = loaded.render(dict(values or {}), name=release, namespace=NAMESPACE)

@@ -26,7 +26,15 @@ from sidecar.domain import DIMENSIONS
 from sidecar.policy import FailureAction, parse_policies
 
 ALL_SCENARIOS = ["default", *SCENARIOS]
-STANDALONE = ["ConfigMap", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"]
+STANDALONE = [
+    "ConfigMap",
+    "ConfigMap",
+    "Deployment",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+    "Service",
+    "ServiceAccount",
+]
 EXPECTED_KINDS = {
     "default": STANDALONE,
     "sidecar": ["ConfigMap", "ConfigMap"],
@@ -49,7 +57,9 @@ def config_of(out: Rendered) -> dict[str, Any]:
 
 
 def test_every_scenario_is_covered() -> None:
-    assert set(SCENARIOS) == set(EXPECTED_KINDS) - {"default"}, "add the new ci/*-values.yaml to EXPECTED_KINDS"
+    assert set(SCENARIOS) == set(EXPECTED_KINDS) - {"default"}, (
+        "add the new ci/*-values.yaml to EXPECTED_KINDS"
+    )
 
 
 # --- render, schema, lint, Kubernetes validation ------------------------------------------------------
@@ -130,6 +140,7 @@ def test_tls_probes_run_the_tls_health_check_script() -> None:
             "/etc/theraguard/config/healthcheck.py",
             "127.0.0.1:50051",
         ]
+        assert guard[probe]["timeoutSeconds"] >= 5  # an interpreter starts per check
     script = out.config_map_text("-config", "healthcheck.py")
     compile(script, "healthcheck.py", "exec")  # valid Python
     assert 'SERVER_NAME = "demo-theraguard.chat.svc"' in script and "MUTUAL = True" in script
@@ -142,8 +153,11 @@ def test_tls_probes_run_the_tls_health_check_script() -> None:
     ("label", "policy_values", "expected"),
     [
         ("scenario sidecar", scenario_values("sidecar")["policy"], {"Safety": 4.5}),
-        ("every dimension", {"policies": {"default": {"thresholds": dict.fromkeys(DIMENSIONS, 3.25)}}},
-         dict.fromkeys(DIMENSIONS, 3.25)),  # fmt: skip
+        (
+            "every dimension",
+            {"policies": {"default": {"thresholds": dict.fromkeys(DIMENSIONS, 3.25)}}},
+            dict.fromkeys(DIMENSIONS, 3.25),
+        ),
         ("integer threshold", {"policies": {"default": {"thresholds": {"Empathy": 4}}}}, {"Empathy": 4.0}),
     ],
 )
@@ -157,7 +171,9 @@ def test_policy_configmap_holds_the_thresholds_from_values(
 
 
 def test_policy_configmap_holds_actions_critical_and_fallback() -> None:
-    strict = parse_policies(rendered("standalone-hpa").config_map_text("-policy", "policy.yaml")).get("strict")
+    strict = parse_policies(rendered("standalone-hpa").config_map_text("-policy", "policy.yaml")).get(
+        "strict"
+    )
     assert strict.critical == ("Safety", "Empathy")
     assert strict.on_failure is FailureAction.BLOCK
     assert strict.overridable == frozenset({"Relevance"})
@@ -213,14 +229,19 @@ def test_schema_rejects_bad_values(label: str, values: dict[str, Any], message: 
     assert message in str(err.value), (label, str(err.value))
 
 
-BOTH_MODEL_SOURCES = {"models": {"volume": {"claimName": "guard-models"}, "initContainer": {"image": "reg/models:1"}}}
+BOTH_MODEL_SOURCES = {
+    "models": {"volume": {"claimName": "guard-models"}, "initContainer": {"image": "reg/models:1"}}
+}
 
 
 def test_both_model_sources_fail_naming_both_values() -> None:
     with pytest.raises(helm.HelmRenderError) as err:
         render(BOTH_MODEL_SOURCES)
     text = str(err.value)
-    assert "models.volume.claimName (guard-models) and models.initContainer.image (reg/models:1) are both set" in text
+    assert (
+        "models.volume.claimName (guard-models) and models.initContainer.image (reg/models:1) are both set"
+        in text
+    )
 
 
 @pytest.mark.parametrize(
@@ -291,7 +312,9 @@ def test_writable_paths_are_mounted_volumes_only() -> None:
     writable = {path for path, m in by_path.items() if not m.get("readOnly")}
     assert writable == {"/tmp", "/var/cache/theraguard/tensorrt"}
     assert "emptyDir" in volumes(out)["theraguard-tmp"]
-    assert volumes(out)["theraguard-trt-cache"]["persistentVolumeClaim"] == {"claimName": "theraguard-trt-cache"}
+    assert volumes(out)["theraguard-trt-cache"]["persistentVolumeClaim"] == {
+        "claimName": "theraguard-trt-cache"
+    }
     assert config_of(out)["judge"]["tensorrt_cache_dir"] == "/var/cache/theraguard/tensorrt"
 
 
@@ -322,7 +345,9 @@ def test_gpu_scenario_requests_a_gpu_and_requires_it() -> None:
 def test_model_source(label: str, values: dict[str, Any], root: str, volume_kind: str | None) -> None:
     out = render(values)
     config = config_of(out)
-    assert config["judge"]["bundle"] == f"{root}/judge" and config["rewriter"]["model_dir"] == f"{root}/rewriter"
+    assert (
+        config["judge"]["bundle"] == f"{root}/judge" and config["rewriter"]["model_dir"] == f"{root}/rewriter"
+    )
     model_volume = volumes(out).get("theraguard-models")
     inits = out.pod_spec().get("initContainers", [])
     if volume_kind is None:
@@ -357,7 +382,13 @@ def test_tls_secret_is_mounted_and_wired_into_the_config() -> None:
 def test_standalone_service_is_grpc() -> None:
     service = rendered("default").one("Service")
     grpc_port = next(p for p in service["spec"]["ports"] if p["name"] == "grpc")
-    assert grpc_port == {"name": "grpc", "port": 50051, "targetPort": "guard-grpc", "protocol": "TCP", "appProtocol": "grpc"}
+    assert grpc_port == {
+        "name": "grpc",
+        "port": 50051,
+        "targetPort": "guard-grpc",
+        "protocol": "TCP",
+        "appProtocol": "grpc",
+    }
     assert "clusterIP" not in service["spec"]
     assert rendered("standalone-hpa").one("Service")["spec"]["clusterIP"] == "None"
 

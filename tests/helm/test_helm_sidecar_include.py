@@ -46,7 +46,9 @@ def test_chat_container_reaches_the_guard_on_localhost(tmp_path: Path) -> None:
     assert {"name": "THERAGUARD_ADDRESS", "value": "localhost:50051"} in chat["env"]
     assert {"name": "guard-grpc", "containerPort": 50051, "protocol": "TCP"} in guard["ports"]
     assert guard["readinessProbe"]["grpc"] == {"port": 50051}
-    assert guard["securityContext"]["readOnlyRootFilesystem"] is True  # container-level: the pod is the user's
+    assert (
+        guard["securityContext"]["readOnlyRootFilesystem"] is True
+    )  # container-level: the pod is the user's
 
 
 def test_included_volumes_name_the_configmaps_the_subchart_renders(tmp_path: Path) -> None:
@@ -64,17 +66,32 @@ def test_parent_values_reach_the_policy_and_the_checksum(tmp_path: Path) -> None
     assert yaml.safe_load(policy_text)["policies"]["default"]["thresholds"]["Safety"] == 4.5
     annotations = chat_deployment(out)["spec"]["template"]["metadata"]["annotations"]
     assert annotations["checksum/policy"] == hashlib.sha256(policy_text.rstrip("\n").encode()).hexdigest()
-    stricter = render_chat_app(tmp_path / "b", {"theraguard": {"policy": {"policies": {"default": {"thresholds": {"Safety": 4.75}}}}}})
-    assert chat_deployment(stricter)["spec"]["template"]["metadata"]["annotations"]["checksum/policy"] != annotations[
-        "checksum/policy"
-    ]
+    stricter = render_chat_app(
+        tmp_path / "b",
+        {"theraguard": {"policy": {"policies": {"default": {"thresholds": {"Safety": 4.75}}}}}},
+    )
+    assert (
+        chat_deployment(stricter)["spec"]["template"]["metadata"]["annotations"]["checksum/policy"]
+        != annotations["checksum/policy"]
+    )
 
 
 def test_native_sidecar_runs_first_as_an_init_container(tmp_path: Path) -> None:
-    out = render_chat_app(tmp_path, {"theraguard": {"sidecar": {"nativeSidecar": True}, "models": {"initContainer": {"image": "reg/m:1"}}}})
+    out = render_chat_app(
+        tmp_path,
+        {
+            "theraguard": {
+                "sidecar": {"nativeSidecar": True},
+                "models": {"initContainer": {"image": "reg/m:1"}},
+            }
+        },
+    )
     spec = chat_deployment(out)["spec"]["template"]["spec"]
     assert [c["name"] for c in spec["containers"]] == ["chat"]
-    assert [c["name"] for c in spec["initContainers"]] == ["theraguard-models", "theraguard"]  # models copied first
+    assert [c["name"] for c in spec["initContainers"]] == [
+        "theraguard-models",
+        "theraguard",
+    ]  # models copied first
     assert spec["initContainers"][1]["restartPolicy"] == "Always"
 
 

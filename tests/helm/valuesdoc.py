@@ -100,7 +100,9 @@ def table(values: list[Value]) -> str:
         default = json.dumps(value.default, ensure_ascii=False)
         if len(default) > 60:
             default = default[:57] + "..."
-        rows.append(f"| `{value.path}` | `{default.replace('|', '&#124;')}` | {value.description.replace('|', '&#124;')} |")
+        rows.append(
+            f"| `{value.path}` | `{default.replace('|', '&#124;')}` | {value.description.replace('|', '&#124;')} |"
+        )
     return "\n".join(rows)
 
 

@@ -119,7 +119,10 @@ with tls.enabled the handler runs the health-check script from the config Config
 */}}
 {{- define "theraguard.probe" -}}
 {{- $ctx := .ctx }}
+{{- $timing := deepCopy .timing }}
 {{- if $ctx.Values.tls.enabled }}
+{{- /* A Python interpreter starts per check: give it at least 5 s. */}}
+{{- $_ := set $timing "timeoutSeconds" (max (int (.timing.timeoutSeconds | default 1)) 5) }}
 exec:
   command:
     - /opt/venv/bin/python
@@ -129,7 +132,7 @@ exec:
 grpc:
   port: {{ $ctx.Values.ports.grpc }}
 {{- end }}
-{{ toYaml .timing }}
+{{ toYaml $timing }}
 {{- end }}
 
 {{/*
