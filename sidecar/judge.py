@@ -30,6 +30,8 @@ ORT_NAMES = {
     "cpu": "CPUExecutionProvider",
 }
 _GPU = {"tensorrt", "cuda"}
+# On CPU a session run holds at most max_batch_size rows of this many tokens (or fewer, longer rows).
+CPU_ATTENTION_SEQ = 128
 Pair = tuple[Sequence[Turn], str]
 
 
@@ -122,6 +124,12 @@ class Judge:
                     f"TensorRT profile max batch ({max_batch}); lower it or rebuild the bundle's profile"
                 )
         self._min_seq = bundle.manifest.tensorrt.profile.min[1] if self.plan.model_kind == "gpu" else 0
+        # rows x seq^2 per session run. CPU: full batches up to 128 tokens, fewer rows when longer, which
+        # bounds the arena (RSS) and the padding. GPU: whole batches, the TensorRT profile bounds them.
+        if self.plan.model_kind == "gpu":
+            self._attention_budget = config.batching.max_batch_size * bundle.max_length**2
+        else:
+            self._attention_budget = config.batching.max_batch_size * CPU_ATTENTION_SEQ**2
         tokenizer = load_tokenizer(str(bundle.tokenizer_path))
         self.encoder = PairEncoder(tokenizer, bundle.max_length)
         self._pad_id = tokenizer.token_to_id("[PAD]") or 0
@@ -174,14 +182,40 @@ class Judge:
         return self.encoder.encode(pairs)
 
     def run(self, batch: EncodedBatch) -> np.ndarray:
-        """Run the model on an encoded batch; float32 [batch, 7] clipped to the 1-5 scale."""
-        feeds = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask, "token_type_ids": batch.token_type_ids}
-        if feeds["input_ids"].shape[1] < self._min_seq:  # TensorRT profile lower bound: pad (masked out)
-            extra = self._min_seq - feeds["input_ids"].shape[1]
-            feeds = {
-                k: np.pad(v, ((0, 0), (0, extra)), constant_values=self._pad_id if k == "input_ids" else 0)
-                for k, v in feeds.items()
-            }
+        """Run the model on an encoded batch; float32 [batch, 7] clipped to the 1-5 scale.
+
+        Rows are sorted by length and run in chunks of at most ``rows x seq^2 <= attention budget``:
+        attention memory grows with batch x seq^2 (a batch of 32 at 256 tokens needs ~100 MB per
+        layer), and short rows no longer pay for the padding of the longest one.
+        """
+        lengths = batch.attention_mask.sum(axis=1)
+        order = np.argsort(lengths, kind="stable")
+        out = np.empty((len(order), len(self.bundle.dimensions)), dtype=np.float32)
+        for rows in self._chunks(lengths[order]):
+            index = order[rows]
+            seq = max(int(lengths[index].max()), self._min_seq)
+            out[index] = self._run_rows(batch, index, seq)
+        return out
+
+    def _chunks(self, sorted_lengths: np.ndarray) -> list[slice]:
+        """Consecutive slices of the length-sorted rows, each within the attention budget."""
+        chunks, start = [], 0
+        for end in range(1, len(sorted_lengths) + 1):
+            seq = int(sorted_lengths[end - 1])  # sorted: the last row is the longest
+            if end - start > 1 and (end - start) * seq * seq > self._attention_budget:
+                chunks.append(slice(start, end - 1))
+                start = end - 1
+        chunks.append(slice(start, len(sorted_lengths)))
+        return chunks
+
+    def _run_rows(self, batch: EncodedBatch, index: np.ndarray, seq: int) -> np.ndarray:
+        feeds = {}
+        for name in ("input_ids", "attention_mask", "token_type_ids"):
+            rows = getattr(batch, name)[index, :seq]
+            if rows.shape[1] < seq:  # TensorRT profile lower bound: pad with masked-out columns
+                fill = self._pad_id if name == "input_ids" else 0
+                rows = np.pad(rows, ((0, 0), (0, seq - rows.shape[1])), constant_values=fill)
+            feeds[name] = np.ascontiguousarray(rows)
         try:
             (scores,) = self._session.run(["scores"], feeds)
         except Exception as err:
@@ -191,7 +225,7 @@ class Judge:
         return np.clip(scores.astype(np.float32, copy=False), SCORE_MIN, SCORE_MAX)
 
     def score_batch(self, pairs: Sequence[Pair]) -> list[Scores]:
-        """Encode and score pairs in one session run."""
+        """Encode (one tokenizer call) and score pairs."""
         out = self.run(self.encode(pairs))
         return [Scores(tuple(float(v) for v in row)) for row in out]
 

@@ -1,0 +1,102 @@
+"""The judge runtime on the real bundle: provider planning, require_gpu, chunked runs, score range."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sidecar_harness import REPO
+
+from sidecar.bundle import load_bundle
+from sidecar.config import BatchingConfig, JudgeConfig
+from sidecar.domain import Role, Turn
+from sidecar.judge import CPU_ATTENTION_SEQ, Judge, JudgeLoadError, plan_providers
+
+CPU = ["CPUExecutionProvider"]
+GPU = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+@pytest.fixture(scope="module")
+def bundle(judge_bundle: Path):
+    return load_bundle(judge_bundle)
+
+
+@pytest.fixture(scope="module")
+def judge(judge_bundle: Path) -> Judge:
+    return Judge.load(JudgeConfig(bundle=judge_bundle, providers=("cpu",)))
+
+
+@pytest.fixture(scope="module")
+def probe_pairs() -> list[tuple[tuple[Turn, ...], str]]:
+    rows = [json.loads(line) for line in (REPO / "tests" / "probes" / "judge_probes.jsonl").read_text().splitlines() if line]
+    return [(tuple(Turn(Role(t["role"]), t["text"]) for t in r["context"]), r["reply"]) for r in rows[:48]]
+
+
+def test_cpu_only_build_plans_the_int8_model_and_reports_skipped(bundle, judge_bundle: Path) -> None:
+    plan = plan_providers(JudgeConfig(bundle=judge_bundle), bundle, CPU)
+    assert plan.model_kind == "cpu" and plan.skipped == ("tensorrt", "cuda")
+    assert [p for p, _ in plan.providers] == ["CPUExecutionProvider"]
+
+
+def test_gpu_build_plans_tensorrt_with_the_bundle_profile(bundle, judge_bundle: Path, tmp_path: Path) -> None:
+    config = JudgeConfig(bundle=judge_bundle, tensorrt_cache_dir=tmp_path / "trt")
+    if bundle.manifest.models.gpu is None:
+        plan = plan_providers(config, bundle, GPU)  # no fp16 model: CPU, with a warning
+        assert plan.model_kind == "cpu"
+        with pytest.raises(JudgeLoadError, match="has no fp16 GPU model"):
+            plan_providers(replace(config, require_gpu=True), bundle, GPU)
+        return
+    plan = plan_providers(config, bundle, GPU)
+    names = [p for p, _ in plan.providers]
+    assert plan.model_kind == "gpu" and names == GPU
+    trt = dict(plan.providers)["TensorrtExecutionProvider"]
+    profile = bundle.manifest.tensorrt.profile
+    assert trt["trt_fp16_enable"] is True and trt["trt_engine_cache_enable"] is True
+    assert trt["trt_engine_cache_path"] == str(tmp_path / "trt")
+    assert trt["trt_profile_max_shapes"].startswith(f"input_ids:{profile.max[0]}x{profile.max[1]}")
+    assert "token_type_ids" in trt["trt_profile_min_shapes"]
+
+
+@pytest.mark.parametrize(
+    ("providers", "require_gpu", "message"),
+    [
+        (("tensorrt", "cuda", "cpu"), True, "require_gpu is true but this onnxruntime offers no GPU provider"),
+        (("cuda",), False, "none of judge.providers ['cuda'] is available"),
+    ],
+    ids=["require_gpu_on_cpu_build", "no_configured_provider_available"],
+)
+def test_unusable_provider_config_is_refused(bundle, judge_bundle: Path, providers, require_gpu, message) -> None:
+    with pytest.raises(JudgeLoadError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        plan_providers(JudgeConfig(bundle=judge_bundle, providers=providers, require_gpu=require_gpu), bundle, CPU)
+
+
+def test_judge_on_cpu_reports_provider_and_scores_in_range(judge: Judge, probe_pairs) -> None:
+    assert judge.provider == "CPUExecutionProvider" and judge.plan.model_kind == "cpu"
+    scores = judge.score_batch(probe_pairs[:4])
+    assert len(scores) == 4 and all(1.0 <= v <= 5.0 for s in scores for v in s.values)
+
+
+def test_batched_run_matches_single_runs_and_respects_the_attention_budget(judge: Judge, probe_pairs) -> None:
+    batch = judge.encode(probe_pairs)
+    lengths = np.sort(batch.attention_mask.sum(axis=1))
+    chunks = judge._chunks(lengths)  # noqa: SLF001 - the budget is the point of this test
+    assert sum(c.stop - c.start for c in chunks) == len(probe_pairs)
+    for chunk in chunks:
+        rows, longest = chunk.stop - chunk.start, int(lengths[chunk.stop - 1])
+        assert rows == 1 or rows * longest**2 <= 32 * CPU_ATTENTION_SEQ**2
+    together = judge.run(batch)
+    single = np.stack([judge.run(judge.encode([pair]))[0] for pair in probe_pairs])
+    # int8 dynamic quantisation scales activations per run, so batch-mates shift scores slightly.
+    assert np.abs(together - single).max() < 0.15
+
+
+def test_config_batch_larger_than_profile_is_refused_on_tensorrt(bundle, judge_bundle: Path) -> None:
+    big = bundle.manifest.tensorrt.profile.max[0] + 1
+    config = JudgeConfig(bundle=judge_bundle, batching=BatchingConfig(max_batch_size=big, max_queue=4096))
+    if bundle.manifest.models.gpu is None:
+        pytest.skip("the bundle has no fp16 model, so TensorRT never runs it")
+    with pytest.raises(JudgeLoadError, match="exceeds the bundle's TensorRT profile max batch"):
+        Judge(bundle, config, available=GPU)
