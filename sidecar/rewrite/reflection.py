@@ -24,7 +24,7 @@ _SWAP: dict[str, str] = {
 # "and"/"but" split only where a new subject follows: "stop eating and drinking" stays whole.
 _SUBJECT = r"(?:i|i'm|i've|i'd|my|he|she|he's|she's|they|they're|it|it's|we|the|now|then|everyone|nobody|no one)\b"
 _SPLIT = re.compile(
-    rf"(?:[.!?;:\n]+|\s[-\u2013\u2014]\s|,\s*(?:and|but|so)\s|\s(?:and|but)\s(?={_SUBJECT})|\s(?:because|since|although|though)\s)",
+    rf"(?:[.!?;:\n]+|\s[-\u2013\u2014]\s|,\s*(?:and|but|so)\s|\s(?:and|but|so)\s(?={_SUBJECT})|\s(?:because|since|although|though)\s)",
     re.I,
 )
 # Leading fillers dropped from a clause ("anyway that's..." -> "that's...").
@@ -32,6 +32,15 @@ _FILLER = re.compile(r"^(?:anyway|ok(?:ay)?|so|well|like|hi|hey|tbh|honestly|jus
 # Questions are reflected as their topic: "what should I do when X" -> "X".
 _QUESTION_LEAD = re.compile(
     r"^(?:(?:what|how|why|should|can|could|would|do|does|is|are|where|when|which|who)\b.*?\b(?:when|if|that|about|because)\s+)",
+    re.I,
+)
+# Trailing fillers dropped from a clause ("you barely eat tbh" -> "you barely eat").
+_TRAILING = re.compile(r"[,\s]+(?:tbh|lol|honestly|though|anyway|really|idk|haha)$", re.I)
+# Words that make a clause worth reflecting: feelings, strain, loss, risk.
+_SALIENT = re.compile(
+    r"feel|felt|scared|afraid|terrified|anxious|worr|lonely|alone|sad|low|angry|guilt|fault|ashamed|hate|"
+    r"can't|cannot|couldn't|won't|never|no one|nobody|lost|died|sick|hurt|cry|crying|stuck|burden|"
+    r"dread|panic|stress|tired|sleep|kill|die|harm|cut|pills|diagnos|divorc|breakup|affair|bull|redundan",
     re.I,
 )
 _WORD = re.compile(r"[A-Za-z0-9'\u2019&]+(?:-[A-Za-z0-9'\u2019&]+)*|[^\sA-Za-z0-9'\"]")
@@ -55,7 +64,7 @@ def swap_person(text: str) -> str:
         else:
             out.append(_SWAP.get(low, token))
         previous = low
-    return _join(out)
+    return _join([t.lstrip("'") or t for t in out])
 
 
 def _join(tokens: Sequence[str]) -> str:
@@ -82,20 +91,20 @@ def clauses(text: str) -> tuple[str, ...]:
             if stripped == clause:
                 break
             clause = stripped
+        if _addresses_assistant(clause):
+            continue
         if _QUESTION_START.match(clause):
             topic = _QUESTION_LEAD.sub("", clause)
             if topic == clause:
                 match = _QUESTION_TOPIC.search(clause)
-                if not match or len(match["topic"].split()) < 2 or _addresses_assistant(match["topic"]):
+                if not match or len(match["topic"].split()) < 2:
                     continue  # a bare question ("what does that mean") has no situation to reflect
                 topic = "you have a question about " + match["topic"]
             clause = topic
-        if _addresses_assistant(clause):
-            continue
         words = clause.split()
         if not MIN_WORDS <= len(words) <= MAX_WORDS:
             continue
-        swapped = swap_person(clause).rstrip(" ,.")
+        swapped = _TRAILING.sub("", swap_person(clause).rstrip(" ,."))
         if swapped and swapped not in found:
             found.append(swapped)
     return tuple(found)
@@ -109,15 +118,23 @@ def last_user_text(context: Sequence[Turn]) -> str:
     return ""
 
 
-def reflectable(context: Sequence[Turn], limit: int = 6) -> tuple[str, ...]:
-    """Clauses to reflect: the last user message first, then earlier user turns, at most ``limit``."""
+def salience(clause: str) -> int:
+    """How much a clause says about the person's situation: feeling/strain words, then length."""
+    return 3 * len(_SALIENT.findall(clause)) + min(len(clause.split()), 12) // 3
+
+
+def reflectable(context: Sequence[Turn], limit: int = 4) -> tuple[str, ...]:
+    """Clauses to reflect, most salient first: the last user message, then earlier user turns."""
     found: list[str] = []
     users = [t.text for t in context if t.role is Role.USER]
-    for text in reversed(users):
+    for age, text in enumerate(reversed(users)):
         for clause in clauses(text):
             if clause not in found:
                 found.append(clause)
-    return tuple(found[:limit])
+        if age == 0 and found:
+            break  # the last message has something to reflect: stay with it
+    ranked = sorted(found, key=salience, reverse=True)
+    return tuple(ranked[:limit])
 
 
 def concern(context: Sequence[Turn]) -> str:

@@ -1,0 +1,258 @@
+"""The Coach: turns the critique and the conversation into a few concrete revision instructions.
+
+Deterministic (no model). It grounds every instruction in the critique and in the person's own words,
+and it fixes the safe structure of the revision: for a Safety failure the original reply is dropped
+and the revision acknowledges the risk and points to crisis or medical help, in vetted wording; a
+safe, on-topic original is kept. The Therapist then writes the personal part (the reflection) within
+this plan.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sidecar.domain import Turn
+from sidecar.rewrite.critic import Critique
+from sidecar.rewrite.reflection import concern, last_user_text, reflectable
+
+MAX_INSTRUCTIONS = 4
+MIN_KEEP_WORDS = 8
+
+# Feelings the reflection may name: the hard feelings people bring to a support chat.
+FEELINGS: tuple[str, ...] = (
+    "anxious", "worried", "scared", "frightened", "overwhelmed", "exhausted", "drained", "stressed",
+    "lonely", "isolated", "hurt", "sad", "heartbroken", "hopeless", "guilty", "ashamed", "angry",
+    "frustrated", "stuck", "lost", "confused", "unheard", "on edge", "low", "nervous", "uncertain",
+)  # fmt: skip
+
+# Risk in the conversation, most urgent first: (kind, pattern over the person's words).
+_RISKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("emergency", re.compile(
+        r"won'?t wake|not waking|unconscious|breathing (?:weird|funny|strange|slow)|can'?t breathe|"
+        r"took (?:double|too much|too many|a load of|loads of)|overdos|insulin|chest pain|seizure", re.I)),
+    ("self_harm", re.compile(
+        r"suicid|kill(?:ing)? myself|end (?:it|my life)|want(?:ed)? to die|ways to die|not (?:to )?exist|"
+        r"self[- ]?harm|cutting|cut myself|burn(?:ed|t)? myself|hurt(?:ing)? myself|jump(?:ing)? (?:off|in front)|"
+        r"dangerous to take|a lot of at once|take them all|better off without me|gave (?:away )?(?:all )?my", re.I)),
+    ("eating", re.compile(r"not eating|stop eating|won'?t eat|barely eat|lost \d+ ?kg|starv|purg|make myself sick", re.I)),
+    ("medication", re.compile(
+        r"\bmeds?\b|medication|antidepressant|tablet|pill|dose|quetiapine|sertraline|diazepam|prescri", re.I)),
+    ("danger", re.compile(
+        r"drive home|drunk|beers|not safe|hits? me|hurts? me|threaten|comments about my body|touch(?:es|ed) me", re.I)),
+    ("boundary", re.compile(r"personal number|meet up|outside the app|talking to you instead|your number", re.I)),
+    ("diagnosis", re.compile(r"do (?:you think )?i have|am i (?:autistic|bipolar|depressed)|diagnos|disorder", re.I)),
+)  # fmt: skip
+
+# Vetted safety wording per risk kind (TheraGuard's own). Kept short: it is read by someone in distress.
+SAFETY_SUPPORT: dict[str, str] = {
+    "emergency": (
+        "This could be a medical emergency, so please call your local emergency number now (999 in the UK, "
+        "911 in the US) and follow their advice rather than waiting to see if it passes."
+    ),
+    "self_harm": (
+        "I'm concerned for your safety. If you might act on these thoughts, please call your local emergency "
+        "number or go to the nearest emergency department now. You can also talk to a crisis line at any hour: "
+        "call or text 988 in the US, or call Samaritans on 116 123 in the UK and Ireland."
+    ),
+    "eating": (
+        "Changes in eating like this can affect your health more than it seems, and you deserve support with "
+        "it. A GP or an eating disorder helpline can talk it through with you in confidence."
+    ),
+    "medication": (
+        "I can't advise on medication or doses, and changing them on your own can be risky. Please speak to "
+        "your doctor or pharmacist before changing anything; they can go through the options with you."
+    ),
+    "danger": (
+        "Your safety matters here. Please don't put yourself or anyone else at risk: if someone is in danger, "
+        "call your local emergency number, and a trusted person or a professional can help you plan what to do."
+    ),
+    "boundary": (
+        "I can't share personal contact details or meet outside this chat, and I can't replace the people who "
+        "support you, but I'm glad to keep talking here."
+    ),
+    "diagnosis": (
+        "I can't diagnose anyone, but a GP or a qualified mental health professional can assess this properly "
+        "and talk through what might help."
+    ),
+    "general": (
+        "I want to make sure you're safe. If you ever feel at risk, please contact your local emergency number "
+        "or a crisis line (988 in the US, Samaritans on 116 123 in the UK and Ireland), and a doctor or "
+        "counsellor can help you think this through."
+    ),
+}
+_RISK_QUESTION: dict[str, str] = {
+    "self_harm": "Are you safe right now, and is there someone you trust who could be with you?",
+    "emergency": "Can you call for help now?",
+}
+
+# Concrete next steps by topic (TheraGuard's own wording); the first matching topic wins.
+_TOPICS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
+    ("sleep", re.compile(r"sleep|slept|insomnia|switch off at night|awake|tired", re.I), (
+        "Try a short wind-down routine at the same time each night, with screens away for the last half hour.",
+        "If worries keep you awake, jot them on paper before bed so your mind can set them down until morning.",
+        "Poor sleep makes everything feel heavier, so a GP is worth talking to if it has gone on for weeks.",
+    )),
+    ("grief", re.compile(r"grief|griev|died|death|passed away|loss|lost my|miscarriage|funeral|without my", re.I), (
+        "Give yourself permission to mark the day in your own way, for example by lighting a candle or sharing a memory.",
+        "Let one or two people you trust know it is a hard time, so you don't have to carry it alone.",
+        "Grief often comes in waves and has no fixed timetable; bereavement services can offer support when it is heavy.",
+    )),
+    ("anxiety", re.compile(r"anxi|panic|worr|nervous|overwhelm|intrusive|freak|dread|shak", re.I), (
+        "When the feeling rises, try slow breathing: in for four counts, out for six, for a couple of minutes.",
+        "Notice what sets it off and plan one small, manageable step for the next time you face it.",
+        "Anxiety is very common and very treatable; talking therapies such as CBT help many people with it.",
+    )),
+    ("relationship", re.compile(r"partner|boyfriend|girlfriend|husband|wife|marriage|divorc|breakup|affair|relationship", re.I), (
+        "Choose a calm moment to tell them how it affects you, using 'I feel' rather than 'you always'.",
+        "Write down what you need from the relationship before you talk, so you can say it clearly.",
+        "A counsellor, alone or as a couple, can help when conversations keep going round in circles.",
+    )),
+    ("family", re.compile(r"\bmum\b|\bmom\b|\bdad\b|mother|father|parents?\b|brother|sister|family|son\b|daughter", re.I), (
+        "Pick a quiet moment to share how you feel with one family member you trust.",
+        "Set one small boundary that protects your wellbeing, and keep it simple and kind.",
+        "Family situations like this are hard for many people, and a counsellor can help you work through them.",
+    )),
+    ("work", re.compile(r"\bjob\b|work|boss|colleague|shift|redundan|career|hire|sick leave|signed off", re.I), (
+        "Write down what you want to say beforehand, and keep it short and factual.",
+        "Find out what support your workplace offers, such as HR, an employee assistance line or occupational health.",
+        "Your GP can advise on time off and provide a fit note if your health needs it.",
+    )),
+    ("study", re.compile(r"school|exam|university|college|study|graduat|homework|teacher|bulli", re.I), (
+        "Break the next task into small pieces and start with the easiest one.",
+        "Talk to a tutor, teacher or student support service about how you are finding things.",
+        "Many students feel this way, and student wellbeing services exist exactly for this.",
+    )),
+    ("lonely", re.compile(r"lonely|alone|friends?|burden|isolat", re.I), (
+        "Reach out to one person this week with a short message, even just to say hello.",
+        "Look for a small regular activity, such as a class or a volunteering slot, where you see the same faces.",
+        "Feeling like a burden is common when we are low, and it is rarely how others see us.",
+    )),
+    ("mood", re.compile(r"low|depress|sad|crying|empty|numb|get out of bed|stuck", re.I), (
+        "Plan one small, doable thing for each day, such as a short walk or a shower, and count it as a win.",
+        "Tell someone you trust how low things have been, so you're not holding it alone.",
+        "Low mood that lasts more than two weeks is worth raising with a GP; it is treatable.",
+    )),
+)  # fmt: skip
+_GENERAL_STEPS: tuple[str, ...] = (
+    "Try writing down what is weighing on you most, then pick one small step you could take this week.",
+    "Talk it over with someone you trust, or with a GP or counsellor if it has been going on for a while.",
+)
+
+_OPENINGS: dict[str, str] = {
+    "risk": "Thank you for telling me this; I'm really glad you did.",
+    "warm": "I'm really sorry you're going through this.",
+    "plain": "Thank you for sharing this with me.",
+}
+_CLOSINGS: dict[str, str] = {
+    "support": "You don't have to work this out alone, and it's okay to take it one step at a time.",
+    "question": "What feels hardest about it right now?",
+}
+
+
+@dataclass(frozen=True)
+class RevisionPlan:
+    """What the revision must do and the vetted structure it is built in."""
+
+    instructions: tuple[str, ...]  # 2-4 concrete instructions, grounded in the critique and the conversation
+    opening: str  # acknowledgement that opens the revision
+    reflect_from: tuple[str, ...]  # the person's own clauses (second person) the reflection may use
+    feelings: tuple[str, ...]  # feeling words the reflection may name
+    keep: str  # the part of the original reply that is kept ("" when it is dropped)
+    body: tuple[str, ...]  # vetted sentences after the reflection: safety support, next steps
+    closing: str
+    risk: str  # the risk kind found in the conversation ("" when none)
+    drop_original: bool
+
+
+def risk_kind(context: Sequence[Turn]) -> str:
+    """The most urgent risk kind in the person's words, or ""."""
+    text = " ".join(t.text for t in context if t.role.value == "user")
+    for kind, pattern in _RISKS:
+        if pattern.search(text):
+            return kind
+    return ""
+
+
+def topic_steps(context: Sequence[Turn]) -> tuple[str, tuple[str, ...]]:
+    """(topic name, its next steps) for the person's last message, else the general steps."""
+    text = last_user_text(context) or " ".join(t.text for t in context)
+    for name, pattern, steps in _TOPICS:
+        if pattern.search(text):
+            return name, steps
+    return "general", _GENERAL_STEPS
+
+
+class Coach:
+    """Plans one revision from a critique."""
+
+    def plan(self, critique: Critique, context: Sequence[Turn], reply: str) -> RevisionPlan:
+        """2-4 grounded instructions and the structure of the revision.
+
+        Raises:
+            ValueError: an empty critique (nothing fails, nothing to revise).
+        """
+        if not critique.items:
+            raise ValueError("the critique lists no failing dimension: there is nothing to revise")
+        failing = set(critique.dimensions)
+        about = concern(context)
+        quoted = f'"{about}"' if about else "what the person wrote"
+        risk = risk_kind(context)
+        safety = "Safety" in failing
+        # A reply that is unsafe, off-topic, dismissive or misreads the person cannot be patched: replace it.
+        low = [c for c in critique.items if c.dimension in ("Empathy", "Understanding") and c.level <= 2]
+        # A one-line original ("It's an attachment style.") adds nothing once the gaps are filled.
+        thin = len(reply.split()) < MIN_KEEP_WORDS
+        drop = safety or "Relevance" in failing or bool(low) or thin
+        instructions: list[str] = []
+        body: list[str] = []
+
+        if safety:
+            s = critique["Safety"]
+            instructions.append(
+                f"Remove the original reply entirely: it {s.now} (Safety {s.score:.1f}, needs {s.threshold:g}); "
+                "repeat none of it."
+            )
+            kind = risk or "general"
+            body.append(SAFETY_SUPPORT[kind])
+            what = {
+                "emergency": "urge them to call emergency services now",
+                "self_harm": "say you are concerned for their safety and point to a crisis line and emergency help",
+                "medication": "say not to change medication without their doctor or pharmacist",
+            }.get(kind, "point to appropriate professional or crisis support")
+            instructions.append(f"Acknowledge the risk in {quoted} and {what}.")
+        if "Relevance" in failing and not safety:
+            instructions.append(f"Speak to the person's own concern, {quoted}, and drop anything off-topic.")
+        if failing & {"Understanding", "Empathy"}:
+            named = " and ".join(d for d in ("Understanding", "Empathy") if d in failing)
+            instructions.append(
+                f"Reflect back what they said in their own words ({quoted}) and name how they may feel ({named})."
+            )
+        topic, steps = topic_steps(context)
+        wants_steps = bool(failing & {"Guidance", "Informativeness", "Helpfulness"}) or (drop and not safety)
+        if wants_steps and not (safety and risk in ("emergency", "self_harm")):
+            chosen = steps[:2] if "Informativeness" not in failing else steps[:3]
+            body.extend(chosen)
+            need = " and ".join(d for d in ("Guidance", "Informativeness") if d in failing) or "Helpfulness"
+            instructions.append(f"Give {len(chosen)} concrete next steps about {topic} ({need}).")
+        if not drop:
+            instructions.append("Keep the original reply's content: it is safe and on topic.")
+        if len(instructions) < 2:
+            instructions.append("End with warm, realistic reassurance that support is available.")
+
+        opening = _OPENINGS["risk" if safety and risk else "warm" if failing & {"Empathy", "Helpfulness"} else "plain"]
+        closing = _RISK_QUESTION.get(risk, "") if safety else ""
+        if not closing:
+            closing = _CLOSINGS["support"] if "Helpfulness" in failing or drop else _CLOSINGS["question"]
+        return RevisionPlan(
+            instructions=tuple(instructions[:MAX_INSTRUCTIONS]),
+            opening=opening,
+            reflect_from=reflectable(context),
+            feelings=FEELINGS,
+            keep="" if drop else reply.strip(),
+            body=tuple(body),
+            closing=closing,
+            risk=risk,
+            drop_original=drop,
+        )
