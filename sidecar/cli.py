@@ -70,7 +70,7 @@ async def serve(config: SidecarConfig, *, started: float | None = None) -> int:
         if error is not None:
             await server.stop(grace=0)
             stopping.cancel()
-            if isinstance(error, BundleError | JudgeLoadError | ConfigError):
+            if isinstance(error, ValueError | JudgeLoadError):  # bundle, config, rewriter model: fix and restart
                 return _fail(str(error))
             raise error
         server.metrics.startup_seconds.set(time.monotonic() - started)

@@ -58,7 +58,8 @@ def build_rewrite_runner(config: RewriterConfig) -> RewriteRunner:
         return NoRewriteRunner("rewriter_unavailable")
     from sidecar.rewrite.factory import build_runner  # noqa: PLC0415 - optional module, present once issue 4 lands
 
-    return build_runner(config)
+    runner = build_runner(config)
+    return runner if runner is not None else NoRewriteRunner("rewriter_disabled")
 
 
 @dataclass(frozen=True)

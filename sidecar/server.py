@@ -90,10 +90,19 @@ class SidecarServer:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         judge_config = self.config.judge
-        # Off the event loop: health checks keep answering NOT_SERVING while this runs.
-        self.judge = await loop.run_in_executor(self._executor, Judge.load, judge_config)
-        await loop.run_in_executor(self._executor, self.judge.warm_up, judge_config.batching.max_batch_size)
-        runner = self._runner if self._runner is not None else build_rewrite_runner(self.config.rewriter)
+        # Off the event loop (health checks keep answering NOT_SERVING meanwhile); the judge and the
+        # rewriter model load side by side.
+        building = (
+            asyncio.to_thread(build_rewrite_runner, self.config.rewriter) if self._runner is None else _ready(self._runner)
+        )
+        rewriter_task = asyncio.ensure_future(building)
+        try:
+            self.judge = await loop.run_in_executor(self._executor, Judge.load, judge_config)
+            await loop.run_in_executor(self._executor, self.judge.warm_up, judge_config.batching.max_batch_size)
+        except BaseException:
+            rewriter_task.cancel()
+            raise
+        runner = await rewriter_task
         self._batcher = MicroBatcher(
             self.judge,
             judge_config.batching,
@@ -172,6 +181,10 @@ class SidecarServer:
                 _log.warning("judge_probe_failed", extra={"error_type": type(err).__name__})
                 continue
             self._judge_result(True)
+
+
+async def _ready(runner: RewriteRunner) -> RewriteRunner:
+    return runner
 
 
 def create_server(config: SidecarConfig, *, metrics: Metrics | None = None,
