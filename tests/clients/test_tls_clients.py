@@ -31,7 +31,18 @@ def make_tls_secret(directory: Path) -> Path:
 
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1",
             "-subj", "/CN=theraguard-test-ca")  # fmt: skip
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=theraguard")
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "tls.key",
+        "-out",
+        "tls.csr",
+        "-subj",
+        "/CN=theraguard",
+    )
     (directory / "ext.cnf").write_text(
         "subjectAltName=DNS:demo-theraguard.chat.svc,DNS:localhost,IP:127.0.0.1\n"
         "extendedKeyUsage=serverAuth,clientAuth\n"
@@ -78,17 +89,32 @@ def rendered_healthcheck(values: dict, tls_dir: Path, tmp: Path) -> Path:
     ("label", "tls_values", "rc", "output"),
     [
         ("mTLS, service name", {}, 0, "SERVING"),
-        ("server name not in the certificate", {"serverName": "other.example.com"}, 1, "health check failed: UNAVAILABLE"),
+        (
+            "server name not in the certificate",
+            {"serverName": "other.example.com"},
+            1,
+            "health check failed: UNAVAILABLE",
+        ),
         ("no client certificate", {"clientAuth": False}, 1, "health check failed: UNAVAILABLE"),
     ],
 )
 def test_chart_tls_health_check_script(
-    label: str, tls_values: dict, rc: int, output: str, tls_dir: Path, mtls_sidecar: SidecarProcess, tmp_path: Path
+    label: str,
+    tls_values: dict,
+    rc: int,
+    output: str,
+    tls_dir: Path,
+    mtls_sidecar: SidecarProcess,
+    tmp_path: Path,
 ) -> None:
     values = {"tls": {**TLS_VALUES["tls"], **tls_values}}
     script = rendered_healthcheck(values, tls_dir, tmp_path)
     result = subprocess.run(
-        [sys.executable, str(script), mtls_sidecar.target], capture_output=True, text=True, timeout=30, check=False
+        [sys.executable, str(script), mtls_sidecar.target],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == rc, (label, result.stdout, result.stderr)
     assert output in result.stdout + result.stderr, (label, result.stdout, result.stderr)
@@ -96,7 +122,9 @@ def test_chart_tls_health_check_script(
 
 def test_health_check_script_fails_when_nothing_listens(tls_dir: Path, tmp_path: Path) -> None:
     script = rendered_healthcheck(TLS_VALUES, tls_dir, tmp_path)
-    result = subprocess.run([sys.executable, str(script), "127.0.0.1:9"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, str(script), "127.0.0.1:9"], capture_output=True, text=True, timeout=30, check=False
+    )
     assert result.returncode == 1 and "UNAVAILABLE" in result.stderr
 
 

@@ -405,7 +405,9 @@ def test_standalone_hpa_pdb_networkpolicy_servicemonitor() -> None:
     assert ingress[0]["ports"] == [{"port": 50051, "protocol": "TCP"}]
     assert ingress[0]["from"][0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "chat-api"}
     assert ingress[1]["ports"] == [{"port": 9464, "protocol": "TCP"}]  # Prometheus from its namespace
-    assert ingress[1]["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+    assert ingress[1]["from"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "monitoring"
+    }
     monitor = out.one("ServiceMonitor")
     service = out.one("Service")
     assert monitor["spec"]["endpoints"][0]["port"] in {p["name"] for p in service["spec"]["ports"]}
