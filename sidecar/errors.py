@@ -53,14 +53,13 @@ class Overloaded(GuardError):
 Request = TypeVar("Request")
 Response = TypeVar("Response")
 Handler = Callable[[Any, Request, grpc.aio.ServicerContext], Awaitable[Response]]
-# Called once per finished call: (rpc, status code, seconds, request).
-CallObserver = Callable[[str, grpc.StatusCode, float, Any], None]
 
 
 def rpc_errors(rpc: str) -> Callable[[Handler], Handler]:
     """Decorate a servicer method: map domain errors to status codes and report each call's outcome.
 
-    The servicer instance must have ``call_started(rpc)`` and ``observe_call`` (a CallObserver) methods.
+    The servicer instance must have ``admit(rpc)`` (raises Overloaded when too many calls are in
+    flight) and ``observe_call(rpc, code, seconds, request, admitted)`` methods.
     """
 
     def decorate(handler: Handler) -> Handler:
@@ -68,8 +67,10 @@ def rpc_errors(rpc: str) -> Callable[[Handler], Handler]:
         async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
-            self.call_started(rpc)
+            admitted = False
             try:
+                self.admit(rpc)
+                admitted = True
                 return await handler(self, request, context)
             except GuardError as err:
                 code = err.code
@@ -82,7 +83,7 @@ def rpc_errors(rpc: str) -> Callable[[Handler], Handler]:
                     code = grpc.StatusCode.DEADLINE_EXCEEDED
                 raise
             except Exception as err:  # noqa: BLE001 - the last line of defence: never crash, never leak text
-                if _is_abort(err):
+                if isinstance(err, grpc.aio.AbortError):  # context.abort() already set the status
                     code = context.code() or grpc.StatusCode.UNKNOWN
                     raise
                 code = grpc.StatusCode.INTERNAL
@@ -93,13 +94,8 @@ def rpc_errors(rpc: str) -> Callable[[Handler], Handler]:
                 )
                 await context.abort(code, f"internal error ({type(err).__name__}); see the sidecar logs")
             finally:
-                self.observe_call(rpc, code, time.perf_counter() - started, request)
+                self.observe_call(rpc, code, time.perf_counter() - started, request, admitted)
 
         return wrapper
 
     return decorate
-
-
-def _is_abort(err: Exception) -> bool:
-    # context.abort() raises an internal AbortError after setting the status: let it through untouched.
-    return type(err).__name__ == "AbortError"

@@ -45,10 +45,12 @@ class SidecarServer:
         self.metrics = metrics
         self.policies = PolicyStore(config.policy_file, on_reload=lambda r: metrics.policy_reloads.labels(r).inc())
         self.health = HealthServicer()
-        self.servicer = GuardrailServicer(config.limits, metrics)
+        self.servicer = GuardrailServicer(config.limits, metrics, config.server.max_concurrent_calls)
+        # The servicer enforces max_concurrent_calls for Guardrail calls (so health checks still answer
+        # under overload); grpc's own limit is only a backstop against floods of other calls.
         self.grpc = grpc.aio.server(
             options=_channel_options(config),
-            maximum_concurrent_rpcs=config.server.max_concurrent_calls,
+            maximum_concurrent_rpcs=2 * config.server.max_concurrent_calls + 64,
         )
         guardrail_pb2_grpc.add_GuardrailServicer_to_server(self.servicer, self.grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from sidecar.config import LimitsConfig
-from sidecar.errors import JudgeUnavailable, rpc_errors
+from sidecar.errors import JudgeUnavailable, Overloaded, rpc_errors
 from sidecar.guard import Guard
 from sidecar.logs import text_digest
 from sidecar.messages import CheckRequest, GuardResult, bulk_from_pb, bulk_to_pb
@@ -23,9 +23,11 @@ _log = logging.getLogger("theraguard.rpc")
 class GuardrailServicer(pb_grpc.GuardrailServicer):
     """Implements theraguard.v1.Guardrail on grpc.aio."""
 
-    def __init__(self, limits: LimitsConfig, metrics: Metrics) -> None:
+    def __init__(self, limits: LimitsConfig, metrics: Metrics, max_concurrent_calls: int) -> None:
         self._limits = limits
         self._metrics = metrics
+        self._max_in_flight = max_concurrent_calls
+        self._in_flight = 0
         self._guard: Guard | None = None  # set once the judge is loaded and warmed
 
     def attach(self, guard: Guard) -> None:
@@ -66,12 +68,21 @@ class GuardrailServicer(pb_grpc.GuardrailServicer):
         results = await self.guard.score_many(calls, _deadline(context))
         return bulk_to_pb(results)
 
-    def call_started(self, rpc: str) -> None:
+    def admit(self, rpc: str) -> None:
+        """Refuse a call beyond server.max_concurrent_calls at once (health checks are not counted)."""
+        if self._in_flight >= self._max_in_flight:
+            raise Overloaded(
+                f"{self._in_flight} calls in flight, the limit is {self._max_in_flight} "
+                "(server.max_concurrent_calls); retry with backoff"
+            )
+        self._in_flight += 1
         self._metrics.in_flight.labels(rpc).inc()
 
-    def observe_call(self, rpc: str, code: grpc.StatusCode, seconds: float, request: Any) -> None:
+    def observe_call(self, rpc: str, code: grpc.StatusCode, seconds: float, request: Any, admitted: bool) -> None:
         """Called by rpc_errors once per finished call: metrics and one log line, never text."""
-        self._metrics.in_flight.labels(rpc).dec()
+        if admitted:
+            self._in_flight -= 1
+            self._metrics.in_flight.labels(rpc).dec()
         self._metrics.observe_rpc(rpc, code, seconds)
         fields: dict[str, Any] = {"rpc": rpc, "code": code.name, "millis": round(seconds * 1000, 3)}
         if isinstance(request, pb.BulkScoreRequest):

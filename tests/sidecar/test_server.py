@@ -185,6 +185,28 @@ def test_overload_is_resource_exhausted_quickly(start_sidecar: Callable[..., Run
     assert stub.Score(request, timeout=10).scores  # recovers at once
 
 
+def test_too_many_calls_in_flight_is_resource_exhausted_but_health_answers(
+    start_sidecar: Callable[..., RunningSidecar], tmp_path: Path
+) -> None:
+    running = start_sidecar(sidecar_config(tmp_path, server={"max_concurrent_calls": 2}))
+    channel = running.channel()
+    stub = pb_grpc.GuardrailStub(channel)
+    items = [pb.ScoreRequest(context=GOOD_CONTEXT, reply=f"{GOOD_REPLY} {i}") for i in range(64)]
+    calls = [stub.BulkScore.future(pb.BulkScoreRequest(items=items), timeout=60) for _ in range(8)]
+    assert _health(channel) == health_pb2.HealthCheckResponse.SERVING  # not counted against the limit
+    codes = []
+    for call in calls:
+        try:
+            call.result()
+            codes.append(grpc.StatusCode.OK)
+        except grpc.RpcError as err:
+            codes.append(err.code())
+            assert "(server.max_concurrent_calls)" in err.details()
+    assert grpc.StatusCode.OK in codes and grpc.StatusCode.RESOURCE_EXHAUSTED in codes, codes
+    assert set(codes) == {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}
+    assert running.server.metrics.in_flight.labels("BulkScore")._value.get() == 0  # noqa: SLF001
+
+
 # --- lifecycle ---------------------------------------------------------------------------------------
 
 
