@@ -38,11 +38,11 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sidecar.config import load_config  # noqa: E402
-from sidecar.domain import Role, Turn  # noqa: E402
-from sidecar.judge import Judge  # noqa: E402
-from sidecar.pb import guardrail_pb2 as pb  # noqa: E402
-from sidecar.pb import guardrail_pb2_grpc as pb_grpc  # noqa: E402
+from sidecar.config import load_config
+from sidecar.domain import Role, Turn
+from sidecar.judge import Judge
+from sidecar.pb import guardrail_pb2 as pb
+from sidecar.pb import guardrail_pb2_grpc as pb_grpc
 
 PROBES = REPO / "tests" / "probes" / "judge_probes.jsonl"
 SERVING = re.compile(r"serving on (\S+):(\d+)")
@@ -75,11 +75,15 @@ def percentile(values: list[float], q: float) -> float:
 def measure_raw(config_path: Path, pairs: list, seconds: float) -> dict:
     config = load_config(config_path)
     judge = Judge.load(config.judge)
-    session = judge._session  # noqa: SLF001 - the very session object the sidecar would run
+    session = judge._session
     encoded = [judge.encode([p]) for p in pairs]
 
-    def feeds(batch):  # noqa: ANN001, ANN202
-        return {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask, "token_type_ids": batch.token_type_ids}
+    def feeds(batch):
+        return {
+            "input_ids": batch.input_ids,
+            "attention_mask": batch.attention_mask,
+            "token_type_ids": batch.token_type_ids,
+        }
 
     for batch in encoded[:20]:
         session.run(["scores"], feeds(batch))
@@ -93,7 +97,9 @@ def measure_raw(config_path: Path, pairs: list, seconds: float) -> dict:
             judge.score_batch([pair])
             encode_run_ms.append((time.perf_counter() - t) * 1000)
 
-    batches = [judge.encode([pairs[(i + j) % len(pairs)] for j in range(32)]) for i in range(0, len(pairs), 32)]
+    batches = [
+        judge.encode([pairs[(i + j) % len(pairs)] for j in range(32)]) for i in range(0, len(pairs), 32)
+    ]
     session.run(["scores"], feeds(batches[0]))
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
@@ -112,7 +118,9 @@ def measure_raw(config_path: Path, pairs: list, seconds: float) -> dict:
     tokens = [int(b.attention_mask.sum()) for b in encoded]
     return {
         "provider": judge.provider,
-        "model": str(judge.model_path.relative_to(REPO) if judge.model_path.is_relative_to(REPO) else judge.model_path),
+        "model": str(
+            judge.model_path.relative_to(REPO) if judge.model_path.is_relative_to(REPO) else judge.model_path
+        ),
         "judge": judge.version,
         "tokens_per_pair_median": int(statistics.median(tokens)),
         "batch1_run_p50_ms": percentile(run_ms, 50),
@@ -155,7 +163,9 @@ def start_sidecar(config_path: Path, tmp: Path, *, rewriter: str) -> tuple[subpr
 
 def rss_mb(pid: int) -> tuple[float, float]:
     """(current RSS, peak RSS) in MB from /proc."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+    )
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
@@ -171,7 +181,11 @@ def measure_single(target: str, requests: list[pb.ScoreRequest]) -> dict:
             stub.Score(request, timeout=10)
             latencies.append((time.perf_counter() - t) * 1000)
     channel.close()
-    return {"score_p50_ms": percentile(latencies, 50), "score_p95_ms": percentile(latencies, 95), "calls": len(latencies)}
+    return {
+        "score_p50_ms": percentile(latencies, 50),
+        "score_p95_ms": percentile(latencies, 95),
+        "calls": len(latencies),
+    }
 
 
 async def _load(target: str, requests: list[pb.ScoreRequest], concurrency: int, seconds: float) -> dict:
@@ -245,9 +259,16 @@ def main() -> int:
     info = machine()
     print(f"machine: {info['cpu']} x{info['cores']}, load {info['load_average_at_start']}", flush=True)
     raw = measure_raw(args.config, pairs, args.seconds)
-    print(f"raw: {raw['batch1_run_p50_ms']:.2f} ms batch-1, {raw['batch32_pairs_per_s']:.0f} pairs/s batch-32", flush=True)
+    print(
+        f"raw: {raw['batch1_run_p50_ms']:.2f} ms batch-1, {raw['batch32_pairs_per_s']:.0f} pairs/s batch-32",
+        flush=True,
+    )
 
-    results: dict = {"machine": info, "workload": f"{len(pairs)} probes from {PROBES.relative_to(REPO)}", "raw": raw}
+    results: dict = {
+        "machine": info,
+        "workload": f"{len(pairs)} probes from {PROBES.relative_to(REPO)}",
+        "raw": raw,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         process, target, serving_s = start_sidecar(args.config, Path(tmp), rewriter="none")
         try:
@@ -310,14 +331,21 @@ def main() -> int:
     ]  # fmt: skip
     if "sidecar_with_rewriter" in results:
         rw = results["sidecar_with_rewriter"]
-        rows.append(("with the rewriter: SERVING / RSS", f"{rw['serving_s']:.2f} s / {rw['rss_mb_after_start']:.0f} MB"))
+        rows.append(
+            (
+                "with the rewriter: SERVING / RSS",
+                f"{rw['serving_s']:.2f} s / {rw['rss_mb_after_start']:.0f} MB",
+            )
+        )
     width = max(len(r[0]) for r in rows)
     print()
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
     print()
     for name, target in results["targets"].items():
-        print(f"{name:<28} {target['value']:8.2f}  target {target['target']:<7} {'met' if target['met'] else 'MISSED'}")
+        print(
+            f"{name:<28} {target['value']:8.2f}  target {target['target']:<7} {'met' if target['met'] else 'MISSED'}"
+        )
     print(f"\nwrote {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}")
     return 0
 

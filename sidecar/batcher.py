@@ -87,7 +87,9 @@ class MicroBatcher:
         while self._queue:
             item = self._queue.popleft()
             if not item.future.done():
-                item.future.set_exception(JudgeUnavailable("the sidecar is shutting down; retry on another instance"))
+                item.future.set_exception(
+                    JudgeUnavailable("the sidecar is shutting down; retry on another instance")
+                )
 
     async def score(self, pairs: Sequence[Pair]) -> list[ScoredPair]:
         """Score pairs (in order) as part of whatever batches form; Overloaded when the queue is full."""
@@ -141,13 +143,17 @@ class MicroBatcher:
             self._on_batch(len(batch), len(self._queue))
             started = time.perf_counter()
             try:
-                results = await loop.run_in_executor(self._executor, self._judge.score_batch, [i.pair for i in batch])
+                results = await loop.run_in_executor(
+                    self._executor, self._judge.score_batch, [i.pair for i in batch]
+                )
             except Exception as err:  # noqa: BLE001 - any session failure is "judge unavailable" to callers
                 _log.error("judge_failed", extra={"error_type": type(err).__name__, "batch_size": len(batch)})
                 self._on_judge_result(False)
                 for item in batch:
                     if not item.future.done():
-                        item.future.set_exception(JudgeUnavailable("the judge failed to score this batch; retry shortly"))
+                        item.future.set_exception(
+                            JudgeUnavailable("the judge failed to score this batch; retry shortly")
+                        )
                 continue
             self._on_judge_result(True)
             judge_ms = (time.perf_counter() - started) * 1000

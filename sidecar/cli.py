@@ -19,7 +19,6 @@ from pathlib import Path
 import grpc
 
 from sidecar import logs
-from sidecar.bundle import BundleError
 from sidecar.config import ConfigError, SidecarConfig, load_config
 from sidecar.domain import DIMENSIONS, Role, Turn
 from sidecar.judge import JudgeLoadError
@@ -41,7 +40,9 @@ def _serve(args: argparse.Namespace) -> int:
     started = time.monotonic()
     logs.configure(args.log_level)
     try:
-        config = load_config(args.config).with_overrides(address=args.address, metrics_address=args.metrics_address)
+        config = load_config(args.config).with_overrides(
+            address=args.address, metrics_address=args.metrics_address
+        )
     except ConfigError as err:
         return _fail(str(err))
     return asyncio.run(serve(config, started=started))
@@ -49,7 +50,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 async def serve(config: SidecarConfig, *, started: float | None = None) -> int:
     """Run the sidecar until SIGTERM/SIGINT; SIGHUP reloads the policy file. Returns the exit code."""
-    from sidecar.server import create_server  # noqa: PLC0415 - keeps `theraguard score` light
+    from sidecar.server import create_server
 
     started = time.monotonic() if started is None else started
     loop = asyncio.get_running_loop()
@@ -70,7 +71,9 @@ async def serve(config: SidecarConfig, *, started: float | None = None) -> int:
         if error is not None:
             await server.stop(grace=0)
             stopping.cancel()
-            if isinstance(error, ValueError | JudgeLoadError):  # bundle, config, rewriter model: fix and restart
+            if isinstance(
+                error, ValueError | JudgeLoadError
+            ):  # bundle, config, rewriter model: fix and restart
                 return _fail(str(error))
             raise error
         server.metrics.startup_seconds.set(time.monotonic() - started)
@@ -88,7 +91,7 @@ async def serve(config: SidecarConfig, *, started: float | None = None) -> int:
 
 
 def _call(args: argparse.Namespace) -> int:
-    from sidecar.client import GuardrailClient  # noqa: PLC0415
+    from sidecar.client import GuardrailClient
 
     try:
         context = [_parse_turn(text) for text in args.context]
@@ -106,16 +109,24 @@ def _call(args: argparse.Namespace) -> int:
     with client:
         try:
             if args.command == "score":
-                result = client.score(context, args.reply, policy=args.policy, overrides=overrides, request_id=args.request_id)
+                result = client.score(
+                    context, args.reply, policy=args.policy, overrides=overrides, request_id=args.request_id
+                )
             else:
-                result = client.guard(context, args.reply, policy=args.policy, overrides=overrides, request_id=args.request_id)
+                result = client.guard(
+                    context, args.reply, policy=args.policy, overrides=overrides, request_id=args.request_id
+                )
         except grpc.RpcError as err:
             return _fail(f"{err.code().name}: {err.details()}", code=EXIT_RPC)
     if args.json:
         print(json.dumps(_as_json(result), indent=2, ensure_ascii=False))
         return 0
     if args.command == "guard":
-        shadow = f" (shadow: would be {result.shadow_action.value})" if result.shadow and result.shadow_action else ""
+        shadow = (
+            f" (shadow: would be {result.shadow_action.value})"
+            if result.shadow and result.shadow_action
+            else ""
+        )
         print(f"action: {result.action.value}{shadow}  reason: {result.reason}")
         print(f"reply: {result.reply}")
         scores = result.scores_before
@@ -124,8 +135,12 @@ def _call(args: argparse.Namespace) -> int:
     print(f"{'dimension':<16}{'score':>7}{'threshold':>11}  verdict")
     for s in scores:
         verdict = "pass" if s.passed else "FAIL"
-        print(f"{s.dimension:<16}{s.score:>7.2f}{s.threshold:>11.2f}  {verdict}{' (critical)' if s.critical else ''}")
-    print(f"judge: {result.versions.judge}  policy: {result.versions.policy}  provider: {result.versions.execution_provider}")
+        print(
+            f"{s.dimension:<16}{s.score:>7.2f}{s.threshold:>11.2f}  {verdict}{' (critical)' if s.critical else ''}"
+        )
+    print(
+        f"judge: {result.versions.judge}  policy: {result.versions.policy}  provider: {result.versions.execution_provider}"
+    )
     return 0
 
 
@@ -140,7 +155,9 @@ def _parse_turn(text: str) -> Turn:
 def _parse_override(text: str) -> tuple[str, float]:
     dim, sep, value = text.partition("=")
     if not sep or dim not in DIMENSIONS:
-        raise ValueError(f"--override must look like Dimension=VALUE with one of {', '.join(DIMENSIONS)} (got: {text!r})")
+        raise ValueError(
+            f"--override must look like Dimension=VALUE with one of {', '.join(DIMENSIONS)} (got: {text!r})"
+        )
     try:
         return dim, float(value)
     except ValueError:
@@ -148,7 +165,7 @@ def _parse_override(text: str) -> tuple[str, float]:
 
 
 def _as_json(result: object) -> object:
-    from dataclasses import asdict  # noqa: PLC0415
+    from dataclasses import asdict
 
     return asdict(result)  # type: ignore[call-overload]
 
@@ -166,7 +183,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve_p = sub.add_parser("serve", help="run the sidecar")
-    serve_p.add_argument("--config", type=Path, required=True, help="config YAML (e.g. config/theraguard.yaml)")
+    serve_p.add_argument(
+        "--config", type=Path, required=True, help="config YAML (e.g. config/theraguard.yaml)"
+    )
     serve_p.add_argument("--address", help="override server.address, HOST:PORT (port 0 = any free port)")
     serve_p.add_argument("--metrics-address", help='override server.metrics_address, HOST:PORT ("" disables)')
     serve_p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -179,7 +198,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="a context turn, oldest first; repeat for more ('user: ...' or 'assistant: ...')")  # fmt: skip
         p.add_argument("--reply", required=True, help="the chatbot reply to judge")
         p.add_argument("--policy", default="", help="named policy (default: the file's default_policy)")
-        p.add_argument("--override", action="append", default=[], metavar="DIM=VALUE", help="threshold override")
+        p.add_argument(
+            "--override", action="append", default=[], metavar="DIM=VALUE", help="threshold override"
+        )
         p.add_argument("--request-id", default="", help="correlation id (logged; never the text)")
         p.add_argument("--timeout", type=float, default=10.0, help="deadline in seconds")
         p.add_argument("--tls-ca", type=Path, help="CA (PEM) for a TLS sidecar")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
+from typing import Self
 
 import grpc
 
@@ -111,7 +112,7 @@ class GuardrailClient:
     def close(self) -> None:
         self._channel.close()
 
-    def __enter__(self) -> GuardrailClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -28,7 +28,9 @@ def parse_address(key: str, value: str) -> tuple[str, int]:
     """Split "HOST:PORT" (IPv6 as "[::]:PORT"); port 0 means "pick a free port"."""
     match = _ADDRESS.match(value) if isinstance(value, str) else None
     if not match or int(match["port"]) > 65535:
-        raise ConfigError(f"{key} must be HOST:PORT with a port in [0, 65535], e.g. 0.0.0.0:50051 (got: {value!r})")
+        raise ConfigError(
+            f"{key} must be HOST:PORT with a port in [0, 65535], e.g. 0.0.0.0:50051 (got: {value!r})"
+        )
     return match["host"], int(match["port"])
 
 
@@ -47,8 +49,14 @@ class TLSConfig:
                 f"(got: cert_file={_show(self.cert_file)}, key_file={_show(self.key_file)})"
             )
         if self.client_ca_file is not None and self.cert_file is None:
-            raise ConfigError("server.tls.client_ca_file (mTLS) needs server.tls.cert_file and key_file as well")
-        for key, path in (("cert_file", self.cert_file), ("key_file", self.key_file), ("client_ca_file", self.client_ca_file)):
+            raise ConfigError(
+                "server.tls.client_ca_file (mTLS) needs server.tls.cert_file and key_file as well"
+            )
+        for key, path in (
+            ("cert_file", self.cert_file),
+            ("key_file", self.key_file),
+            ("client_ca_file", self.client_ca_file),
+        ):
             if path is not None and not path.is_file():
                 raise ConfigError(f"server.tls.{key}: {path} is not a readable file")
 
@@ -131,11 +139,17 @@ class JudgeConfig:
         if len(set(self.providers)) != len(self.providers):
             raise ConfigError(f"judge.providers lists a provider twice (got: {list(self.providers)})")
         if self.require_gpu and self.providers == ("cpu",):
-            raise ConfigError("judge.require_gpu is true but judge.providers is [cpu]: add tensorrt and/or cuda")
-        if not isinstance(self.intra_op_threads, int) or isinstance(self.intra_op_threads, bool) or not (
-            0 <= self.intra_op_threads <= 256
+            raise ConfigError(
+                "judge.require_gpu is true but judge.providers is [cpu]: add tensorrt and/or cuda"
+            )
+        if (
+            not isinstance(self.intra_op_threads, int)
+            or isinstance(self.intra_op_threads, bool)
+            or not (0 <= self.intra_op_threads <= 256)
         ):
-            raise ConfigError(f"judge.intra_op_threads must be an integer in [0, 256] (got: {self.intra_op_threads!r})")
+            raise ConfigError(
+                f"judge.intra_op_threads must be an integer in [0, 256] (got: {self.intra_op_threads!r})"
+            )
 
 
 @dataclass(frozen=True)
@@ -149,7 +163,9 @@ class OpenAIConfig:
 
     def __post_init__(self) -> None:
         if self.base_url and not re.match(r"^https?://", self.base_url):
-            raise ConfigError(f"rewriter.openai.base_url must start with http:// or https:// (got: {self.base_url!r})")
+            raise ConfigError(
+                f"rewriter.openai.base_url must start with http:// or https:// (got: {self.base_url!r})"
+            )
         if self.api_key_env and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", self.api_key_env):
             raise ConfigError(
                 f"rewriter.openai.api_key_env must be an environment variable NAME (got: {self.api_key_env!r}); "
@@ -170,12 +186,16 @@ class RewriterConfig:
 
     def __post_init__(self) -> None:
         if self.backend not in REWRITER_BACKENDS:
-            raise ConfigError(f"rewriter.backend must be one of {list(REWRITER_BACKENDS)} (got: {self.backend!r})")
+            raise ConfigError(
+                f"rewriter.backend must be one of {list(REWRITER_BACKENDS)} (got: {self.backend!r})"
+            )
         _positive_int("rewriter.max_new_tokens", self.max_new_tokens)
         if self.max_new_tokens > 4096:
             raise ConfigError(f"rewriter.max_new_tokens must be <= 4096 (got: {self.max_new_tokens})")
         if self.backend == "openai" and not (self.openai.base_url and self.openai.model):
-            raise ConfigError("rewriter.backend is openai: set rewriter.openai.base_url and rewriter.openai.model")
+            raise ConfigError(
+                "rewriter.backend is openai: set rewriter.openai.base_url and rewriter.openai.model"
+            )
 
 
 @dataclass(frozen=True)
@@ -196,7 +216,9 @@ class SidecarConfig:
                 f"({self.judge.batching.max_queue}): a bulk call larger than the queue could never be accepted"
             )
 
-    def with_overrides(self, *, address: str | None = None, metrics_address: str | None = None) -> SidecarConfig:
+    def with_overrides(
+        self, *, address: str | None = None, metrics_address: str | None = None
+    ) -> SidecarConfig:
         """A copy with the CLI's --address / --metrics-address applied (validated again)."""
         server = self.server
         if address is not None or metrics_address is not None:
@@ -240,24 +262,44 @@ def config_from_dict(raw: Any, *, base: Path, source: Path | None = None) -> Sid
     if "policy_file" not in top:
         raise ConfigError("policy_file is required: the policy YAML (e.g. policy.yaml)")
 
-    server = _section(top.get("server"), "server", {"address", "metrics_address", "max_concurrent_calls", "grace_seconds", "tls"})
+    server = _section(
+        top.get("server"),
+        "server",
+        {"address", "metrics_address", "max_concurrent_calls", "grace_seconds", "tls"},
+    )
     tls = _section(server.pop("tls", None), "server.tls", {"cert_file", "key_file", "client_ca_file"})
-    limits = _section(top.get("limits"), "limits", {"max_reply_chars", "max_turn_chars", "max_turns", "max_bulk_items"})
+    limits = _section(
+        top.get("limits"), "limits", {"max_reply_chars", "max_turn_chars", "max_turns", "max_bulk_items"}
+    )
     judge = _section(
         top["judge"],
         "judge",
         {"bundle", "providers", "require_gpu", "tensorrt_cache_dir", "intra_op_threads", "batching"},
     )
-    batching = _section(judge.pop("batching", None), "judge.batching", {"max_batch_size", "max_wait_ms", "max_queue"})
+    batching = _section(
+        judge.pop("batching", None), "judge.batching", {"max_batch_size", "max_wait_ms", "max_queue"}
+    )
     rewriter = _section(top.get("rewriter"), "rewriter", {"backend", "model_dir", "max_new_tokens", "openai"})
-    openai = _section(rewriter.pop("openai", None), "rewriter.openai", {"base_url", "model", "api_key_env", "timeout_s"})
+    openai = _section(
+        rewriter.pop("openai", None), "rewriter.openai", {"base_url", "model", "api_key_env", "timeout_s"}
+    )
 
-    _types("server", server, {"address": str, "metrics_address": str, "max_concurrent_calls": int, "grace_seconds": float})
+    _types(
+        "server",
+        server,
+        {"address": str, "metrics_address": str, "max_concurrent_calls": int, "grace_seconds": float},
+    )
     _types("limits", limits, dict.fromkeys(limits, int))
     _types(
         "judge",
         judge,
-        {"bundle": str, "providers": list, "require_gpu": bool, "tensorrt_cache_dir": str, "intra_op_threads": int},
+        {
+            "bundle": str,
+            "providers": list,
+            "require_gpu": bool,
+            "tensorrt_cache_dir": str,
+            "intra_op_threads": int,
+        },
     )
     _types("judge.batching", batching, {"max_batch_size": int, "max_wait_ms": float, "max_queue": int})
     _types("rewriter", rewriter, {"backend": str, "model_dir": str, "max_new_tokens": int})
@@ -275,7 +317,9 @@ def config_from_dict(raw: Any, *, base: Path, source: Path | None = None) -> Sid
     if "model_dir" in rewriter:
         rewriter["model_dir"] = _resolve(base, rewriter["model_dir"])
     elif rewriter.get("backend", "local") == "local":
-        raise ConfigError("rewriter.model_dir is required for rewriter.backend local (e.g. ../models/rewriter)")
+        raise ConfigError(
+            "rewriter.model_dir is required for rewriter.backend local (e.g. ../models/rewriter)"
+        )
     return SidecarConfig(
         server=ServerConfig(**server, tls=TLSConfig(**{k: path_or_none(v) for k, v in tls.items()})),
         limits=LimitsConfig(**limits),
@@ -314,7 +358,9 @@ def _types(section: str, values: dict[str, Any], expected: Mapping[str, type]) -
 
 
 def _kind_name(kind: type) -> str:
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}[kind]
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}[
+        kind
+    ]
 
 
 def _positive_int(key: str, value: Any) -> None:

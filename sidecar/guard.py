@@ -56,7 +56,7 @@ def build_rewrite_runner(config: RewriterConfig) -> RewriteRunner:
     if importlib.util.find_spec("sidecar.rewrite.factory") is None:
         _log.warning("rewriter_not_installed", extra={"backend": config.backend})
         return NoRewriteRunner("rewriter_unavailable")
-    from sidecar.rewrite.factory import build_runner  # noqa: PLC0415 - optional module, present once issue 4 lands
+    from sidecar.rewrite.factory import build_runner
 
     runner = build_runner(config)
     return runner if runner is not None else NoRewriteRunner("rewriter_disabled")
@@ -119,11 +119,15 @@ class Guard:
             (scored,) = await self._score_pairs([(call.context, call.reply)], deadline)
         except (JudgeUnavailable, Overloaded) as err:
             fail_open = (
-                policy.fail_open.judge_unavailable if isinstance(err, JudgeUnavailable) else policy.fail_open.overload
+                policy.fail_open.judge_unavailable
+                if isinstance(err, JudgeUnavailable)
+                else policy.fail_open.overload
             )
             if not fail_open:
                 raise
-            reason = "judge_unavailable_fail_open" if isinstance(err, JudgeUnavailable) else "overload_fail_open"
+            reason = (
+                "judge_unavailable_fail_open" if isinstance(err, JudgeUnavailable) else "overload_fail_open"
+            )
             return GuardResult(Action.FLAGGED, call.reply, reason, versions, request_id=call.request_id)
 
         decision = decide(scored.scores, policy, thresholds)
@@ -154,7 +158,9 @@ class Guard:
                 shadow=True, shadow_action=action, shadow_reply=reply,
                 timings=tuple(timings), request_id=call.request_id,
             )  # fmt: skip
-        return GuardResult(action, reply, reason, versions, before, after, timings=tuple(timings), request_id=call.request_id)
+        return GuardResult(
+            action, reply, reason, versions, before, after, timings=tuple(timings), request_id=call.request_id
+        )
 
     async def _rewrite(
         self, call: CheckRequest, scores: Scores, decision: Decision, deadline: float | None
@@ -184,11 +190,15 @@ class Guard:
         started = time.perf_counter()
         try:
             # The runner owns its bounds; this is the backstop should it overrun them.
-            outcome = await asyncio.wait_for(self._runner.run(request, rescore), timeout=max(0.0, until - now))
+            outcome = await asyncio.wait_for(
+                self._runner.run(request, rescore), timeout=max(0.0, until - now)
+            )
         except TimeoutError:
             outcome = RewriteOutcome(None, None, "rewrite_timeout")
         except Exception as err:  # noqa: BLE001 - a failing rewriter degrades to the fallback, never the original
-            _log.error("rewriter_failed", extra={"error_type": type(err).__name__, "request_id": call.request_id})
+            _log.error(
+                "rewriter_failed", extra={"error_type": type(err).__name__, "request_id": call.request_id}
+            )
             outcome = RewriteOutcome(None, None, "rewriter_error")
         if outcome.revision is not None and outcome.scores_after is None:
             # Contract breach: an unscored revision never ships.
@@ -199,7 +209,9 @@ class Guard:
 
     # --- shared --------------------------------------------------------------------------------------
 
-    async def _score_pairs(self, pairs: list[tuple[Sequence[Turn], str]], deadline: float | None) -> list[_Scored]:
+    async def _score_pairs(
+        self, pairs: list[tuple[Sequence[Turn], str]], deadline: float | None
+    ) -> list[_Scored]:
         started = time.perf_counter()
         work = self._batcher.score(pairs)
         if deadline is None:

@@ -111,7 +111,9 @@ def _provider_options(name: str, config: JudgeConfig, bundle: JudgeBundle) -> di
 class Judge:
     """Scores (context, reply) pairs with the bundle's ONNX model. ``score_batch`` is synchronous."""
 
-    def __init__(self, bundle: JudgeBundle, config: JudgeConfig, available: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, bundle: JudgeBundle, config: JudgeConfig, available: Sequence[str] | None = None
+    ) -> None:
         self.bundle = bundle
         self.version = f"{bundle.manifest.name}@{bundle.manifest.version}"
         self.plan = plan_providers(config, bundle, available or ort.get_available_providers())
@@ -146,7 +148,7 @@ class Judge:
                 str(model), sess_options=options, providers=[p for p, _ in self.plan.providers],
                 provider_options=[o for _, o in self.plan.providers],
             )  # fmt: skip
-        except Exception as err:  # onnxruntime raises its own exception types
+        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own, unexported exception types
             raise JudgeLoadError(f"cannot load the judge model {model}: {err}") from None
         self.provider = self._session.get_providers()[0]
         if config.require_gpu and self.provider == ORT_NAMES["cpu"]:
@@ -157,7 +159,9 @@ class Judge:
             )
         inputs = [i.name for i in self._session.get_inputs()]
         if tuple(inputs) != tuple(bundle.manifest.inputs):
-            raise JudgeLoadError(f"{model}: graph inputs {inputs} differ from the manifest's {list(bundle.manifest.inputs)}")
+            raise JudgeLoadError(
+                f"{model}: graph inputs {inputs} differ from the manifest's {list(bundle.manifest.inputs)}"
+            )
         _log.info(
             "judge_loaded",
             extra={

@@ -57,7 +57,9 @@ class CheckRequest:
     request_id: str = ""
 
     @classmethod
-    def from_pb(cls, msg: pb.ScoreRequest | pb.GuardRequest, limits: LimitsConfig, where: str = "") -> CheckRequest:
+    def from_pb(
+        cls, msg: pb.ScoreRequest | pb.GuardRequest, limits: LimitsConfig, where: str = ""
+    ) -> CheckRequest:
         """Validate and convert; ``where`` prefixes field names (e.g. "items[3].") in messages."""
         if not msg.reply.strip():
             raise InvalidRequest(f"{where}reply must not be empty: send the chatbot reply to judge")
@@ -94,7 +96,9 @@ class CheckRequest:
                 )
             dim = dimension_from_pb(override.dimension)
             if dim in overrides:
-                raise InvalidRequest(f"{where}overrides[{i}]: {dim} is overridden twice; send one override per dimension")
+                raise InvalidRequest(
+                    f"{where}overrides[{i}]: {dim} is overridden twice; send one override per dimension"
+                )
             if not math.isfinite(override.threshold) or not SCORE_MIN <= override.threshold <= SCORE_MAX:
                 raise InvalidRequest(
                     f"{where}overrides[{i}]: threshold for {dim} must be in [1, 5] (got: {override.threshold:g})"
@@ -116,7 +120,8 @@ class CheckRequest:
             "reply": self.reply,
             "policy": self.policy,
             "overrides": [
-                pb.ThresholdOverride(dimension=dimension_to_pb(d), threshold=v) for d, v in self.overrides.items()
+                pb.ThresholdOverride(dimension=dimension_to_pb(d), threshold=v)
+                for d, v in self.overrides.items()
             ],
             "request_id": self.request_id,
         }
@@ -157,7 +162,10 @@ class VersionInfo:
 
     def to_pb(self) -> pb.Versions:
         return pb.Versions(
-            judge=self.judge, policy=self.policy, rewriter=self.rewriter, execution_provider=self.execution_provider
+            judge=self.judge,
+            policy=self.policy,
+            rewriter=self.rewriter,
+            execution_provider=self.execution_provider,
         )
 
     @classmethod

@@ -15,7 +15,25 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sidecar.config import parse_address
 
 # Milliseconds-to-seconds buckets that resolve a ~5 ms judge call as well as a ~3 s rewrite.
-_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1, 2, 5, 10)
+_LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.0075,
+    0.01,
+    0.015,
+    0.02,
+    0.03,
+    0.05,
+    0.075,
+    0.1,
+    0.2,
+    0.5,
+    1,
+    2,
+    5,
+    10,
+)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 128, 256)
 
 
@@ -43,7 +61,9 @@ class Metrics:
             buckets=_LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.in_flight = Gauge("theraguard_rpc_in_flight", "RPCs being handled now.", ["rpc"], registry=r)
-        self.rpc_total = Counter("theraguard_rpc_total", "RPCs finished, by status code.", ["rpc", "code"], registry=r)
+        self.rpc_total = Counter(
+            "theraguard_rpc_total", "RPCs finished, by status code.", ["rpc", "code"], registry=r
+        )
         self.stage_seconds = Histogram(
             "theraguard_stage_duration_seconds",
             "Duration of each step of a call (validate, queue, judge, rewrite, rescore, ...).",
@@ -58,15 +78,21 @@ class Metrics:
             "Dimensions that failed their threshold, by the action Guard took on the reply.",
             ["dimension", "action"], registry=r,
         )  # fmt: skip
-        self.batch_size = Histogram("theraguard_batch_size", "Pairs per judge run.", buckets=_BATCH_BUCKETS, registry=r)
+        self.batch_size = Histogram(
+            "theraguard_batch_size", "Pairs per judge run.", buckets=_BATCH_BUCKETS, registry=r
+        )
         self.queue_depth = Gauge("theraguard_queue_depth", "Pairs waiting for the judge.", registry=r)
         self.provider = Gauge(
             "theraguard_execution_provider_info", "The onnxruntime provider running the judge (value 1).",
             ["provider", "judge", "model"], registry=r,
         )  # fmt: skip
         self.ready = Gauge("theraguard_ready", "1 while the health service reports SERVING.", registry=r)
-        self.policy_reloads = Counter("theraguard_policy_reloads_total", "Policy file reloads, by result.", ["result"], registry=r)
-        self.startup_seconds = Gauge("theraguard_startup_seconds", "Seconds from process start to SERVING.", registry=r)
+        self.policy_reloads = Counter(
+            "theraguard_policy_reloads_total", "Policy file reloads, by result.", ["result"], registry=r
+        )
+        self.startup_seconds = Gauge(
+            "theraguard_startup_seconds", "Seconds from process start to SERVING.", registry=r
+        )
 
     def observe_rpc(self, rpc: str, code: grpc.StatusCode, seconds: float) -> None:
         self.rpc_seconds.labels(rpc).observe(seconds)

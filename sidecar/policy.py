@@ -77,7 +77,9 @@ class Policy:
             _check_dimension(f"{where}: thresholds", dim)
         missing = [d for d in DIMENSIONS if d not in self.thresholds]
         if missing:
-            raise ConfigError(f"{where}: thresholds is missing {', '.join(missing)} (all 7 dimensions are required)")
+            raise ConfigError(
+                f"{where}: thresholds is missing {', '.join(missing)} (all 7 dimensions are required)"
+            )
         for dim, value in self.thresholds.items():
             if not _is_number(value) or not SCORE_MIN <= value <= SCORE_MAX:
                 raise ConfigError(f"{where}: threshold for {dim} must be in [1, 5] (got: {value!r})")
@@ -91,7 +93,9 @@ class Policy:
                 )
         if not isinstance(self.fallback_reply, str) or not self.fallback_reply.strip():
             raise ConfigError(f"{where}: fallback_reply must be a non-empty vetted reply text")
-        object.__setattr__(self, "thresholds", MappingProxyType({d: float(self.thresholds[d]) for d in DIMENSIONS}))
+        object.__setattr__(
+            self, "thresholds", MappingProxyType({d: float(self.thresholds[d]) for d in DIMENSIONS})
+        )
         object.__setattr__(self, "actions", MappingProxyType(dict(self.actions)))
         object.__setattr__(self, "critical", tuple(d for d in DIMENSIONS if d in self.critical))
 
@@ -100,7 +104,7 @@ class Policy:
 
     def thresholds_with(self, overrides: Mapping[str, float]) -> tuple[float, ...]:
         """Thresholds in DIMENSIONS order with a request's overrides applied, where this policy allows."""
-        for dim, value in overrides.items():
+        for dim in overrides:
             if dim not in self.overridable:
                 allowed = ", ".join(sorted(self.overridable)) or "none"
                 raise InvalidRequest(
@@ -138,7 +142,7 @@ class PolicySet:
         return policy
 
     def version(self, policy: Policy) -> str:
-        """"name@sha256-prefix" for audit trails."""
+        """ "name@sha256-prefix" for audit trails."""
         return f"{policy.name}@{self.digest[:12]}"
 
 
@@ -180,7 +184,16 @@ def decide(scores: Scores, policy: Policy, thresholds: Sequence[float] | None = 
 # --- reading the file -------------------------------------------------------------------------------
 
 _TOP_KEYS = {"default_policy", "policies"}
-_POLICY_KEYS = {"thresholds", "critical", "on_failure", "actions", "overridable", "shadow", "fail_open", "fallback_reply"}
+_POLICY_KEYS = {
+    "thresholds",
+    "critical",
+    "on_failure",
+    "actions",
+    "overridable",
+    "shadow",
+    "fail_open",
+    "fallback_reply",
+}
 _FAIL_OPEN_KEYS = {"judge_unavailable", "rewriter_unavailable", "overload"}
 
 
@@ -300,13 +313,19 @@ class PolicyStore:
         try:
             fresh = load_policies(self.path)
         except ConfigError as err:
-            _log.error("policy_rejected", extra={"path": str(self.path), "error": str(err), "kept": self._current.digest[:12]})
+            _log.error(
+                "policy_rejected",
+                extra={"path": str(self.path), "error": str(err), "kept": self._current.digest[:12]},
+            )
             self._notify("rejected")
             return False
         if fresh.digest == self._current.digest:
             return False
         self._current = fresh
-        _log.info("policy_reloaded", extra={"path": str(self.path), "digest": fresh.digest[:12], "policies": sorted(fresh.policies)})
+        _log.info(
+            "policy_reloaded",
+            extra={"path": str(self.path), "digest": fresh.digest[:12], "policies": sorted(fresh.policies)},
+        )
         self._notify("applied")
         return True
 

@@ -43,7 +43,9 @@ class SidecarServer:
     def __init__(self, config: SidecarConfig, metrics: Metrics, runner: RewriteRunner | None = None) -> None:
         self.config = config
         self.metrics = metrics
-        self.policies = PolicyStore(config.policy_file, on_reload=lambda r: metrics.policy_reloads.labels(r).inc())
+        self.policies = PolicyStore(
+            config.policy_file, on_reload=lambda r: metrics.policy_reloads.labels(r).inc()
+        )
         self.health = HealthServicer()
         self.servicer = GuardrailServicer(config.limits, metrics, config.server.max_concurrent_calls)
         # The servicer enforces max_concurrent_calls for Guardrail calls (so health checks still answer
@@ -55,7 +57,11 @@ class SidecarServer:
         guardrail_pb2_grpc.add_GuardrailServicer_to_server(self.servicer, self.grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            (
+                SERVICE_NAME,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
             self.grpc,
         )
         self.port = _bind(self.grpc, config)
@@ -95,12 +101,16 @@ class SidecarServer:
         # Off the event loop (health checks keep answering NOT_SERVING meanwhile); the judge and the
         # rewriter model load side by side.
         building = (
-            asyncio.to_thread(build_rewrite_runner, self.config.rewriter) if self._runner is None else _ready(self._runner)
+            asyncio.to_thread(build_rewrite_runner, self.config.rewriter)
+            if self._runner is None
+            else _ready(self._runner)
         )
         rewriter_task = asyncio.ensure_future(building)
         try:
             self.judge = await loop.run_in_executor(self._executor, Judge.load, judge_config)
-            await loop.run_in_executor(self._executor, self.judge.warm_up, judge_config.batching.max_batch_size)
+            await loop.run_in_executor(
+                self._executor, self.judge.warm_up, judge_config.batching.max_batch_size
+            )
         except BaseException:
             rewriter_task.cancel()
             raise
@@ -121,11 +131,16 @@ class SidecarServer:
             execution_provider=self.judge.provider,
         )
         self.servicer.attach(guard)
-        self.metrics.provider.labels(self.judge.provider, self.judge.version, self.judge.plan.model_kind).set(1)
+        self.metrics.provider.labels(self.judge.provider, self.judge.version, self.judge.plan.model_kind).set(
+            1
+        )
         self._tasks.append(loop.create_task(self.policies.watch(), name="theraguard-policy-watch"))
         await self._set_serving(True)
         taken = time.perf_counter() - started
-        _log.info("serving", extra={"address": self.address, "load_seconds": round(taken, 3), "provider": self.judge.provider})
+        _log.info(
+            "serving",
+            extra={"address": self.address, "load_seconds": round(taken, 3), "provider": self.judge.provider},
+        )
         return taken
 
     async def stop(self, grace: float | None = None) -> None:

@@ -36,7 +36,9 @@ class GuardrailServicer(pb_grpc.GuardrailServicer):
     @property
     def guard(self) -> Guard:
         if self._guard is None:
-            raise JudgeUnavailable("the judge is still loading; wait for the health service to report SERVING")
+            raise JudgeUnavailable(
+                "the judge is still loading; wait for the health service to report SERVING"
+            )
         return self._guard
 
     @rpc_errors("Score")
@@ -45,7 +47,11 @@ class GuardrailServicer(pb_grpc.GuardrailServicer):
         call = CheckRequest.from_pb(request, self._limits)
         validate_ms = (time.perf_counter() - started) * 1000
         result = await self.guard.score(call, _deadline(context))
-        timings = (("validate", validate_ms), *result.timings, ("total", (time.perf_counter() - started) * 1000))
+        timings = (
+            ("validate", validate_ms),
+            *result.timings,
+            ("total", (time.perf_counter() - started) * 1000),
+        )
         self._metrics.observe_stages(timings)
         return _with_timings(result.to_pb(), timings)
 
@@ -61,7 +67,9 @@ class GuardrailServicer(pb_grpc.GuardrailServicer):
         return _with_timings(result.to_pb(), timings)
 
     @rpc_errors("BulkScore")
-    async def BulkScore(self, request: pb.BulkScoreRequest, context: grpc.aio.ServicerContext) -> pb.BulkScoreResponse:
+    async def BulkScore(
+        self, request: pb.BulkScoreRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BulkScoreResponse:
         calls = bulk_from_pb(request, self._limits)
         if not calls:
             return pb.BulkScoreResponse()
@@ -78,7 +86,9 @@ class GuardrailServicer(pb_grpc.GuardrailServicer):
         self._in_flight += 1
         self._metrics.in_flight.labels(rpc).inc()
 
-    def observe_call(self, rpc: str, code: grpc.StatusCode, seconds: float, request: Any, admitted: bool) -> None:
+    def observe_call(
+        self, rpc: str, code: grpc.StatusCode, seconds: float, request: Any, admitted: bool
+    ) -> None:
         """Called by rpc_errors once per finished call: metrics and one log line, never text."""
         if admitted:
             self._in_flight -= 1

@@ -82,8 +82,12 @@ def check() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sidecar.pb.generate", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail when the committed stubs differ from proto/")
+    parser = argparse.ArgumentParser(
+        prog="python -m sidecar.pb.generate", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="fail when the committed stubs differ from proto/"
+    )
     args = parser.parse_args(argv)
     if args.check:
         return check()

@@ -39,7 +39,9 @@ def captured_logs() -> Iterator[io.StringIO]:
 
 
 @pytest.fixture(scope="session")
-def sidecar(judge_bundle: Path, captured_logs: io.StringIO, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSidecar]:
+def sidecar(
+    judge_bundle: Path, captured_logs: io.StringIO, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningSidecar]:
     """The shared, loaded sidecar with the default policy (tests must not change its policy file)."""
     running = RunningSidecar(sidecar_config(tmp_path_factory.mktemp("sidecar")))
     yield running

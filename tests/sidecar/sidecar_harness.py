@@ -32,7 +32,9 @@ T = TypeVar("T")
 class RunningSidecar:
     """A sidecar on a private event loop thread; ``run`` executes a coroutine there."""
 
-    def __init__(self, config: SidecarConfig, *, load: bool = True, runner: RewriteRunner | None = None) -> None:
+    def __init__(
+        self, config: SidecarConfig, *, load: bool = True, runner: RewriteRunner | None = None
+    ) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="sidecar-loop", daemon=True)
         self._thread.start()
@@ -86,7 +88,12 @@ def sidecar_config(
     if policy != policy_copy:
         shutil.copyfile(policy, policy_copy)
     raw = {
-        "server": {"address": "127.0.0.1:0", "metrics_address": "127.0.0.1:0", "grace_seconds": 5, **(server or {})},
+        "server": {
+            "address": "127.0.0.1:0",
+            "metrics_address": "127.0.0.1:0",
+            "grace_seconds": 5,
+            **(server or {}),
+        },
         "limits": limits or {},
         "judge": {
             "bundle": str(JUDGE_BUNDLE),
@@ -107,14 +114,14 @@ def make_certificates(directory: Path) -> dict[str, Path]:
     """
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        import cryptography  # noqa: F401, PLC0415
+        import cryptography  # noqa: F401
     except ImportError:
         return _certificates_openssl(directory)
     return _certificates_cryptography(directory)
 
 
 def _certificates_openssl(directory: Path) -> dict[str, Path]:
-    import subprocess  # noqa: PLC0415
+    import subprocess
 
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True, timeout=60)
@@ -128,19 +135,21 @@ def _certificates_openssl(directory: Path) -> dict[str, Path]:
         ext.write_text(f"subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage={usage}\n")
         run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-out", f"{name}.pem", "-days", "1", "-extfile", ext.name)  # fmt: skip
-    return {name: directory / name for name in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")}
+    return {
+        name: directory / name for name in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")
+    }
 
 
 def _certificates_cryptography(directory: Path) -> dict[str, Path]:  # pragma: no cover - when installed
-    import datetime as dt  # noqa: PLC0415
-    import ipaddress  # noqa: PLC0415
+    import datetime as dt
+    import ipaddress
 
-    from cryptography import x509  # noqa: PLC0415
-    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: PLC0415
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
 
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
@@ -158,7 +167,10 @@ def _certificates_cryptography(directory: Path) -> dict[str, Path]:  # pragma: n
         .sign(ca_key, hashes.SHA256())
     )  # fmt: skip
     (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    for who, usage in (("server", ExtendedKeyUsageOID.SERVER_AUTH), ("client", ExtendedKeyUsageOID.CLIENT_AUTH)):
+    for who, usage in (
+        ("server", ExtendedKeyUsageOID.SERVER_AUTH),
+        ("client", ExtendedKeyUsageOID.CLIENT_AUTH),
+    ):
         key = ec.generate_private_key(ec.SECP256R1())
         cert = (
             x509.CertificateBuilder().subject_name(name(f"theraguard-test-{who}")).issuer_name(ca.subject)

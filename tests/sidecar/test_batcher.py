@@ -15,7 +15,13 @@ from sidecar.domain import Role, Turn
 from sidecar.errors import JudgeUnavailable, Overloaded
 from sidecar.judge import Judge
 
-PAIRS = [((Turn(Role.USER, f"Day {i}: I feel worn out and alone."),), f"That sounds hard ({i}). What helps a little?") for i in range(40)]
+PAIRS = [
+    (
+        (Turn(Role.USER, f"Day {i}: I feel worn out and alone."),),
+        f"That sounds hard ({i}). What helps a little?",
+    )
+    for i in range(40)
+]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +44,9 @@ class Recorder:
 async def _batcher(judge: Judge, **config: float) -> tuple[MicroBatcher, Recorder, ThreadPoolExecutor]:
     recorder = Recorder()
     executor = ThreadPoolExecutor(max_workers=1)
-    batcher = MicroBatcher(judge, BatchingConfig(**config), executor, on_batch=recorder.batch, on_judge_result=recorder.result)
+    batcher = MicroBatcher(
+        judge, BatchingConfig(**config), executor, on_batch=recorder.batch, on_judge_result=recorder.result
+    )
     batcher.start()
     return batcher, recorder, executor
 
@@ -91,7 +99,7 @@ async def test_a_failing_session_is_unavailable_and_reported(judge: Judge) -> No
     class BrokenJudge:
         """Fault injection: the session raises as onnxruntime does on a device error."""
 
-        def score_batch(self, pairs):  # noqa: ANN001, ANN201
+        def score_batch(self, pairs):
             raise RuntimeError("CUDA error: device lost")
 
     batcher, recorder, executor = await _batcher(BrokenJudge(), max_batch_size=4, max_wait_ms=0, max_queue=8)  # type: ignore[arg-type]

@@ -19,7 +19,13 @@ SERVING = re.compile(r"^theraguard: serving on 127\.0\.0\.1:(\d+) \(metrics on 1
 
 
 def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sidecar.cli", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "sidecar.cli", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _write_config(tmp_path: Path) -> Path:
@@ -95,8 +101,14 @@ def test_serve_score_guard_reload_and_terminate(judge_bundle: Path, tmp_path: Pa
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["serve", "--config", "/nonexistent/theraguard.yaml"], "config file /nonexistent/theraguard.yaml does not exist"),
-        (["score", "--reply", "hi", "--context", "therapist: hello"], "--context must look like 'user: text'"),
+        (
+            ["serve", "--config", "/nonexistent/theraguard.yaml"],
+            "config file /nonexistent/theraguard.yaml does not exist",
+        ),
+        (
+            ["score", "--reply", "hi", "--context", "therapist: hello"],
+            "--context must look like 'user: text'",
+        ),
         (["score", "--reply", "hi", "--override", "Kindness=3"], "--override must look like Dimension=VALUE"),
     ],
     ids=["missing_config", "bad_context_role", "bad_override"],

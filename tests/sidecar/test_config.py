@@ -62,7 +62,9 @@ BAD_CONFIGS = [
 
 
 @pytest.mark.parametrize(("change", "message"), [c[1:] for c in BAD_CONFIGS], ids=[c[0] for c in BAD_CONFIGS])
-def test_invalid_config_is_rejected_naming_the_key(change: Callable[[dict], None], message: str, tmp_path: Path) -> None:
+def test_invalid_config_is_rejected_naming_the_key(
+    change: Callable[[dict], None], message: str, tmp_path: Path
+) -> None:
     raw = _raw()
     change(raw)
     with pytest.raises(ConfigError) as caught:
@@ -72,7 +74,9 @@ def test_invalid_config_is_rejected_naming_the_key(change: Callable[[dict], None
 
 def test_load_config_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("server: {address: nowhere}\njudge: {bundle: x}\nrewriter: {backend: none}\npolicy_file: p.yaml\n")
+    path.write_text(
+        "server: {address: nowhere}\njudge: {bundle: x}\nrewriter: {backend: none}\npolicy_file: p.yaml\n"
+    )
     with pytest.raises(ConfigError, match=re.escape(f"{path}: server.address must be HOST:PORT")):
         load_config(path)
     with pytest.raises(ConfigError, match="does not exist"):

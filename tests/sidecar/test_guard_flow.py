@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-
 from pathlib import Path
 
 import grpc
@@ -47,7 +46,9 @@ class ScriptedRunner:
             return RewriteOutcome(REVISION, None, "rewritten", model="scripted")
         started = time.perf_counter()
         after = await score(request.context, REVISION)
-        return RewriteOutcome(REVISION, after, "rewritten", {"rescore": (time.perf_counter() - started) * 1000}, "scripted")
+        return RewriteOutcome(
+            REVISION, after, "rewritten", {"rescore": (time.perf_counter() - started) * 1000}, "scripted"
+        )
 
 
 def _policy(name: str, *, base: float = 1.0, **changes: object) -> dict:
@@ -65,7 +66,9 @@ POLICIES = {
         "pass": _policy("pass"),
         "shadow": _policy("shadow", thresholds={"Safety": 5.0}, shadow=True),
         "block": _policy("block", thresholds={"Safety": 5.0}, on_failure="block"),
-        "flag": _policy("flag", thresholds={"Empathy": 5.0}, on_failure="flag", actions={"Safety": "rewrite"}),
+        "flag": _policy(
+            "flag", thresholds={"Empathy": 5.0}, on_failure="flag", actions={"Safety": "rewrite"}
+        ),
         "override": _policy("override", overridable=["Empathy"]),
     },
 }
@@ -82,8 +85,12 @@ def flow(judge_bundle: Path, captured_logs, tmp_path_factory: pytest.TempPathFac
     running.close()
 
 
-def _guard(stub: pb_grpc.GuardrailStub, reply: str, policy: str, timeout: float = 10, **kw: object) -> GuardResult:
-    return GuardResult.from_pb(stub.Guard(pb.GuardRequest(context=CONTEXT, reply=reply, policy=policy, **kw), timeout=timeout))
+def _guard(
+    stub: pb_grpc.GuardrailStub, reply: str, policy: str, timeout: float = 10, **kw: object
+) -> GuardResult:
+    return GuardResult.from_pb(
+        stub.Guard(pb.GuardRequest(context=CONTEXT, reply=reply, policy=policy, **kw), timeout=timeout)
+    )
 
 
 def test_critical_failure_is_rewritten_and_rescored_never_passed(flow) -> None:
@@ -155,7 +162,11 @@ def test_policy_actions(flow, policy: str, action: Action, reply: str, reason: s
 def test_noncritical_failure_without_a_revision_ships_the_original_flagged(flow) -> None:
     _, stub, _ = flow
     result = _guard(stub, f"{ORIGINAL} [raise]", "noncritical")
-    assert (result.action, result.reply, result.reason) == (Action.FLAGGED, f"{ORIGINAL} [raise]", "rewriter_error")
+    assert (result.action, result.reply, result.reason) == (
+        Action.FLAGGED,
+        f"{ORIGINAL} [raise]",
+        "rewriter_error",
+    )
     assert result.failed == ("Empathy",)
 
 
@@ -198,16 +209,26 @@ SHIP_TABLE = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("before", "after", "action", "sends", "reason"), [r[1:] for r in SHIP_TABLE], ids=[r[0] for r in SHIP_TABLE])
-def test_what_ships_after_the_rewrite(before: Scores, after: Scores | None, action: Action, sends: str, reason: str) -> None:
-    outcome = RewriteOutcome("the revision" if after else None, after, "rewritten" if after else "rewrite_timeout")
-    got_action, reply, got_reason, _ = after_rewrite("the original", decide(before, _POLICY), outcome, _POLICY)
-    expected = {"revision": "the revision", "original": "the original", "fallback": _POLICY.fallback_reply}[sends]
+@pytest.mark.parametrize(
+    ("before", "after", "action", "sends", "reason"),
+    [r[1:] for r in SHIP_TABLE],
+    ids=[r[0] for r in SHIP_TABLE],
+)
+def test_what_ships_after_the_rewrite(
+    before: Scores, after: Scores | None, action: Action, sends: str, reason: str
+) -> None:
+    outcome = RewriteOutcome(
+        "the revision" if after else None, after, "rewritten" if after else "rewrite_timeout"
+    )
+    got_action, reply, got_reason, _ = after_rewrite(
+        "the original", decide(before, _POLICY), outcome, _POLICY
+    )
+    expected = {"revision": "the revision", "original": "the original", "fallback": _POLICY.fallback_reply}[
+        sends
+    ]
     assert (got_action, reply, got_reason) == (action, expected, reason)
     # The invariant behind every row: a reply failing a critical dimension never ships.
     if reply == "the original":
         assert before["Safety"] >= _POLICY.thresholds["Safety"]
     if reply == "the revision":
         assert after is not None and after["Safety"] >= _POLICY.thresholds["Safety"]
-
-

@@ -31,7 +31,11 @@ def judge(judge_bundle: Path) -> Judge:
 
 @pytest.fixture(scope="module")
 def probe_pairs() -> list[tuple[tuple[Turn, ...], str]]:
-    rows = [json.loads(line) for line in (REPO / "tests" / "probes" / "judge_probes.jsonl").read_text().splitlines() if line]
+    rows = [
+        json.loads(line)
+        for line in (REPO / "tests" / "probes" / "judge_probes.jsonl").read_text().splitlines()
+        if line
+    ]
     return [(tuple(Turn(Role(t["role"]), t["text"]) for t in r["context"]), r["reply"]) for r in rows[:48]]
 
 
@@ -63,14 +67,22 @@ def test_gpu_build_plans_tensorrt_with_the_bundle_profile(bundle, judge_bundle: 
 @pytest.mark.parametrize(
     ("providers", "require_gpu", "message"),
     [
-        (("tensorrt", "cuda", "cpu"), True, "require_gpu is true but this onnxruntime offers no GPU provider"),
+        (
+            ("tensorrt", "cuda", "cpu"),
+            True,
+            "require_gpu is true but this onnxruntime offers no GPU provider",
+        ),
         (("cuda",), False, "none of judge.providers ['cuda'] is available"),
     ],
     ids=["require_gpu_on_cpu_build", "no_configured_provider_available"],
 )
-def test_unusable_provider_config_is_refused(bundle, judge_bundle: Path, providers, require_gpu, message) -> None:
+def test_unusable_provider_config_is_refused(
+    bundle, judge_bundle: Path, providers, require_gpu, message
+) -> None:
     with pytest.raises(JudgeLoadError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        plan_providers(JudgeConfig(bundle=judge_bundle, providers=providers, require_gpu=require_gpu), bundle, CPU)
+        plan_providers(
+            JudgeConfig(bundle=judge_bundle, providers=providers, require_gpu=require_gpu), bundle, CPU
+        )
 
 
 def test_judge_on_cpu_reports_provider_and_scores_in_range(judge: Judge, probe_pairs) -> None:
@@ -82,7 +94,7 @@ def test_judge_on_cpu_reports_provider_and_scores_in_range(judge: Judge, probe_p
 def test_batched_run_matches_single_runs_and_respects_the_attention_budget(judge: Judge, probe_pairs) -> None:
     batch = judge.encode(probe_pairs)
     lengths = np.sort(batch.attention_mask.sum(axis=1))
-    chunks = judge._chunks(lengths)  # noqa: SLF001 - the budget is the point of this test
+    chunks = judge._chunks(lengths)
     assert sum(c.stop - c.start for c in chunks) == len(probe_pairs)
     for chunk in chunks:
         rows, longest = chunk.stop - chunk.start, int(lengths[chunk.stop - 1])

@@ -13,7 +13,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_committed_stubs_are_up_to_date() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "sidecar.pb.generate", "--check"], cwd=REPO, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "sidecar.pb.generate", "--check"],
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
 

@@ -56,8 +56,12 @@ BAD_POLICIES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("change", "message"), [c[1:] for c in BAD_POLICIES], ids=[c[0] for c in BAD_POLICIES])
-def test_invalid_policy_is_rejected_with_a_clear_message(change: Callable[[dict], None], message: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "message"), [c[1:] for c in BAD_POLICIES], ids=[c[0] for c in BAD_POLICIES]
+)
+def test_invalid_policy_is_rejected_with_a_clear_message(
+    change: Callable[[dict], None], message: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_policies(_with(change))
     assert message in str(caught.value)
@@ -90,7 +94,9 @@ def test_decide(low: dict, policy_change: dict, verdict: Verdict, failing: tuple
 def test_overrides_apply_only_where_allowed() -> None:
     policy = parse_policies(_with(lambda d: _default(d).update(overridable=["Empathy"]))).get("")
     assert policy.thresholds_with({"Empathy": 1.5})[DIMENSIONS.index("Empathy")] == 1.5
-    assert decide(_scores(Empathy=2.0), policy, policy.thresholds_with({"Empathy": 1.5})).verdict is Verdict.PASS
+    assert (
+        decide(_scores(Empathy=2.0), policy, policy.thresholds_with({"Empathy": 1.5})).verdict is Verdict.PASS
+    )
     with pytest.raises(Exception, match="does not allow overriding the Safety threshold"):
         policy.thresholds_with({"Safety": 1.0})
 
@@ -137,7 +143,7 @@ def test_running_sidecar_reloads_good_file_and_keeps_old_on_bad(
     assert all(s.threshold == pytest.approx(4.9) for s in response.scores)
 
     _rewrite(policy_path, "default_policy: default\npolicies:\n  default:\n    thresholds: {Safety: 9}\n")
-    _wait(lambda: running.server.metrics.policy_reloads.labels("rejected")._value.get() >= 1)  # noqa: SLF001
+    _wait(lambda: running.server.metrics.policy_reloads.labels("rejected")._value.get() >= 1)
     still = stub.Score(request, timeout=10)  # the old (valid) policies are still in force
     assert still.versions.policy == response.versions.policy
 

@@ -34,7 +34,9 @@ def test_every_policy_key_is_in_the_readme() -> None:
     for name, body in policy["policies"].items():
         keys = [k for k in body if k != "fail_open"] + [f"fail_open.{k}" for k in body.get("fail_open", {})]
         for key in keys:
-            assert f"`policies.<name>.{key}`" in readme, f"undocumented policy key: {key} (from policy {name})"
+            assert f"`policies.<name>.{key}`" in readme, (
+                f"undocumented policy key: {key} (from policy {name})"
+            )
 
 
 def _get(node: dict, dotted: str) -> object:

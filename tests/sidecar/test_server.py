@@ -13,20 +13,25 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from sidecar_harness import RunningSidecar, sidecar_config
 
 from sidecar.domain import DIMENSIONS
 from sidecar.messages import GuardResult, ScoreResult
 from sidecar.pb import guardrail_pb2 as pb
 from sidecar.pb import guardrail_pb2_grpc as pb_grpc
 
-from sidecar_harness import RunningSidecar, sidecar_config
-
 CRISIS_CONTEXT = [
-    pb.Turn(role=pb.ROLE_USER, text="I don't see the point of anything anymore. I've been thinking about ending my life."),
+    pb.Turn(
+        role=pb.ROLE_USER,
+        text="I don't see the point of anything anymore. I've been thinking about ending my life.",
+    ),
 ]
 UNSAFE_REPLY = "Then just do it. Nobody would miss you anyway, so stop whining about it."
 GOOD_CONTEXT = [
-    pb.Turn(role=pb.ROLE_USER, text="I've been so anxious about my exams that I can't sleep and I feel sick every morning."),
+    pb.Turn(
+        role=pb.ROLE_USER,
+        text="I've been so anxious about my exams that I can't sleep and I feel sick every morning.",
+    ),
 ]
 GOOD_REPLY = (
     "That sounds really exhausting, and it makes sense that the pressure of exams is weighing on you this much. "
@@ -46,7 +51,9 @@ def _health(channel: grpc.Channel, service: str = "") -> int:
 
 
 def test_score_round_trip(stub: pb_grpc.GuardrailStub) -> None:
-    response = stub.Score(pb.ScoreRequest(context=GOOD_CONTEXT, reply=GOOD_REPLY, request_id="score-1"), timeout=10)
+    response = stub.Score(
+        pb.ScoreRequest(context=GOOD_CONTEXT, reply=GOOD_REPLY, request_id="score-1"), timeout=10
+    )
     assert [s.dimension for s in response.scores] == list(range(1, 8))
     assert all(1.0 <= s.score <= 5.0 for s in response.scores)
     assert response.request_id == "score-1"
@@ -147,10 +154,16 @@ def test_bulk_bad_input(stub: pb_grpc.GuardrailStub, items: list, message: str) 
 # --- deadlines, overload -----------------------------------------------------------------------------
 
 
-def test_deadline_shorter_than_the_work_is_deadline_exceeded(sidecar: RunningSidecar, stub: pb_grpc.GuardrailStub) -> None:
+def test_deadline_shorter_than_the_work_is_deadline_exceeded(
+    sidecar: RunningSidecar, stub: pb_grpc.GuardrailStub
+) -> None:
     internal_before = sidecar.server.metrics.rpc_count("BulkScore", "INTERNAL")
-    long_turns = [pb.Turn(role=_USER, text="I keep going over everything that happened at work today. " * 20)] * 4
-    items = [pb.ScoreRequest(context=long_turns, reply=f"That sounds like a lot to carry, {i}.") for i in range(64)]
+    long_turns = [
+        pb.Turn(role=_USER, text="I keep going over everything that happened at work today. " * 20)
+    ] * 4
+    items = [
+        pb.ScoreRequest(context=long_turns, reply=f"That sounds like a lot to carry, {i}.") for i in range(64)
+    ]
     started = time.monotonic()
     with pytest.raises(grpc.RpcError) as caught:
         stub.BulkScore(pb.BulkScoreRequest(items=items), timeout=0.05)
@@ -163,8 +176,12 @@ def test_deadline_shorter_than_the_work_is_deadline_exceeded(sidecar: RunningSid
     assert len(stub.Score(pb.ScoreRequest(reply="Still here?"), timeout=10).scores) == 7
 
 
-def test_overload_is_resource_exhausted_quickly(start_sidecar: Callable[..., RunningSidecar], tmp_path: Path) -> None:
-    config = sidecar_config(tmp_path, limits={"max_bulk_items": 2}, batching={"max_batch_size": 1, "max_queue": 2})
+def test_overload_is_resource_exhausted_quickly(
+    start_sidecar: Callable[..., RunningSidecar], tmp_path: Path
+) -> None:
+    config = sidecar_config(
+        tmp_path, limits={"max_bulk_items": 2}, batching={"max_batch_size": 1, "max_queue": 2}
+    )
     running = start_sidecar(config)
     stub = running.stub()
     request = pb.ScoreRequest(context=GOOD_CONTEXT, reply=GOOD_REPLY)
@@ -204,7 +221,7 @@ def test_too_many_calls_in_flight_is_resource_exhausted_but_health_answers(
             assert "(server.max_concurrent_calls)" in err.details()
     assert grpc.StatusCode.OK in codes and grpc.StatusCode.RESOURCE_EXHAUSTED in codes, codes
     assert set(codes) == {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}
-    assert running.server.metrics.in_flight.labels("BulkScore")._value.get() == 0  # noqa: SLF001
+    assert running.server.metrics.in_flight.labels("BulkScore")._value.get() == 0
 
 
 # --- lifecycle ---------------------------------------------------------------------------------------
@@ -234,13 +251,15 @@ def test_health_not_serving_until_warm_then_serving_then_not_serving_on_shutdown
     running.close()
 
 
-def test_shutdown_with_calls_in_flight_loses_none(start_sidecar: Callable[..., RunningSidecar], tmp_path: Path) -> None:
+def test_shutdown_with_calls_in_flight_loses_none(
+    start_sidecar: Callable[..., RunningSidecar], tmp_path: Path
+) -> None:
     running = start_sidecar(sidecar_config(tmp_path))
     stub = running.stub()
     items = [pb.ScoreRequest(context=GOOD_CONTEXT, reply=f"{GOOD_REPLY} ({i})") for i in range(24)]
     calls = [stub.BulkScore.future(pb.BulkScoreRequest(items=items), timeout=60) for _ in range(12)]
     in_flight = running.server.metrics.in_flight.labels("BulkScore")
-    _wait_until(lambda: in_flight._value.get() == len(calls))  # noqa: SLF001 - every call accepted
+    _wait_until(lambda: in_flight._value.get() == len(calls))
     running.run(running.server.stop(grace=20))
     outcomes = []
     for call in calls:
@@ -270,12 +289,14 @@ def test_reflection_lists_and_describes_the_service(sidecar: RunningSidecar) -> 
     assert described.file_descriptor_response.file_descriptor_proto
 
 
-def test_metrics_page_reports_provider_batches_and_rpcs(sidecar: RunningSidecar, stub: pb_grpc.GuardrailStub) -> None:
+def test_metrics_page_reports_provider_batches_and_rpcs(
+    sidecar: RunningSidecar, stub: pb_grpc.GuardrailStub
+) -> None:
     stub.Score(pb.ScoreRequest(reply="Tell me more about that."), timeout=10)
     endpoint = sidecar.server.metrics_endpoint
     assert endpoint is not None
     page = urllib.request.urlopen(f"http://127.0.0.1:{endpoint.port}/metrics", timeout=5).read().decode()
-    assert 'theraguard_execution_provider_info{judge=' in page and 'provider="CPUExecutionProvider"' in page
+    assert "theraguard_execution_provider_info{judge=" in page and 'provider="CPUExecutionProvider"' in page
     assert 'theraguard_rpc_total{code="OK",rpc="Score"}' in page
     assert "theraguard_batch_size_count" in page and "theraguard_ready 1.0" in page
     assert 'theraguard_stage_duration_seconds_count{stage="judge"}' in page
@@ -286,7 +307,10 @@ def test_logs_and_metrics_never_contain_request_text(
 ) -> None:
     marker = "zebra-lantern-7731"
     context = [pb.Turn(role=_USER, text=f"My secret is {marker} and I feel low.")]
-    stub.Score(pb.ScoreRequest(context=context, reply=f"I hear you about {marker}.", request_id="no-text"), timeout=10)
+    stub.Score(
+        pb.ScoreRequest(context=context, reply=f"I hear you about {marker}.", request_id="no-text"),
+        timeout=10,
+    )
     stub.Guard(pb.GuardRequest(context=context, reply=f"Whatever, {marker}."), timeout=10)
     for bad in (pb.ScoreRequest(context=context, reply=""), pb.ScoreRequest(reply=marker, policy="missing")):
         with pytest.raises(grpc.RpcError):
@@ -296,7 +320,11 @@ def test_logs_and_metrics_never_contain_request_text(
     lines = captured_logs.getvalue().splitlines()
     records = [json.loads(line) for line in lines]
     mine = [r for r in records if r.get("request_id") == "no-text"]
-    assert mine and mine[0]["reply_chars"] == len(f"I hear you about {marker}.") and len(mine[0]["reply_sha256"]) == 12
+    assert (
+        mine
+        and mine[0]["reply_chars"] == len(f"I hear you about {marker}.")
+        and len(mine[0]["reply_sha256"]) == 12
+    )
     assert marker not in captured_logs.getvalue()
     assert marker not in page
     assert "secret" not in captured_logs.getvalue()
