@@ -166,12 +166,12 @@ class RevisionPlan:
     drop_original: bool
 
 
-def risk_kind(context: Sequence[Turn]) -> str:
-    """The most urgent risk kind in the person's words, or ""."""
-    text = " ".join(t.text for t in context if t.role.value == "user")
-    for kind, pattern in _RISKS:
-        if pattern.search(text):
-            return kind
+def risk_kind(context: Sequence[Turn], reply: str = "") -> str:
+    """The most urgent risk kind in the person's words, else in the reply being revised, or ""."""
+    for text in (" ".join(t.text for t in context if t.role.value == "user"), reply):
+        for kind, pattern in _RISKS:
+            if text and pattern.search(text):
+                return kind
     return ""
 
 
@@ -198,7 +198,8 @@ class Coach:
         failing = set(critique.dimensions)
         about = concern(context)
         quoted = f'"{about}"' if about else "what the person wrote"
-        risk = risk_kind(context)
+        # The harm can sit in the reply alone ("take your mum's diazepam"): let it name the support too.
+        risk = risk_kind(context, reply if "Safety" in failing else "")
         safety = "Safety" in failing
         # A reply that is unsafe, off-topic, dismissive or misreads the person cannot be patched: replace it.
         low = [c for c in critique.items if c.dimension in ("Empathy", "Understanding") and c.level <= 2]

@@ -1,7 +1,7 @@
 """Builds the configured rewrite runner: the one visible place where the rewriter's config is read.
 
-``backend: local`` loads and verifies the onnxruntime-genai model directory (a missing or corrupt
-model stops start-up, with the fix in the message); ``openai`` talks to a remote OpenAI-compatible
+``backend: local`` loads and verifies the onnxruntime-genai model directory in a worker process (a
+missing or corrupt model stops start-up, with the fix in the message); ``openai`` talks to a remote OpenAI-compatible
 server; ``none`` disables rewriting (the guard then uses the policy fallback for critical failures).
 """
 
@@ -16,10 +16,10 @@ from typing import Any
 from sidecar.rewrite.api import RewriteRunner
 from sidecar.rewrite.coach import Coach
 from sidecar.rewrite.critic import Critic
-from sidecar.rewrite.genai_backend import GenAIBackend
 from sidecar.rewrite.openai_backend import OpenAICompatibleBackend
 from sidecar.rewrite.runner import OnePassRewriteRunner
 from sidecar.rewrite.therapist import Therapist
+from sidecar.rewrite.worker import ProcessBackend
 
 _log = logging.getLogger("theraguard.rewrite")
 
@@ -35,11 +35,10 @@ def build_runner(cfg: Any, env: Mapping[str, str] | None = None) -> RewriteRunne
     if backend_name == "none":
         return None
     if backend_name == "local":
-        backend = GenAIBackend(Path(cfg.model_dir))
-        warm = backend.warm_up()
+        backend = ProcessBackend(Path(cfg.model_dir))
         _log.info(
             "rewriter_loaded",
-            extra={"model": backend.name, "provider": backend.execution_provider, "warm_up_s": round(warm, 3)},
+            extra={"model": backend.name, "provider": backend.execution_provider, "warm_up_s": round(backend.warm_up_s, 3)},
         )
         therapist = Therapist(backend)
     elif backend_name == "openai":
