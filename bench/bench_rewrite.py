@@ -32,22 +32,27 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sidecar.bundle import load_bundle  # noqa: E402
-from sidecar.config import JudgeConfig  # noqa: E402
-from sidecar.domain import DIMENSIONS, Role, Scores, Turn  # noqa: E402
-from sidecar.guard import after_rewrite  # noqa: E402
-from sidecar.judge import Judge  # noqa: E402
-from sidecar.messages import Action  # noqa: E402
-from sidecar.policy import decide, load_policies  # noqa: E402
-from sidecar.rewrite.api import RewriteRequest  # noqa: E402
-from sidecar.rewrite.backend import Generation  # noqa: E402
-from sidecar.rewrite.coach import Coach  # noqa: E402
-from sidecar.rewrite.critic import Critic  # noqa: E402
-from sidecar.rewrite.genai_backend import GenAIBackend  # noqa: E402
-from sidecar.rewrite.runner import OnePassRewriteRunner  # noqa: E402
-from sidecar.rewrite.therapist import Therapist  # noqa: E402
+from sidecar.bundle import load_bundle
+from sidecar.config import JudgeConfig
+from sidecar.domain import DIMENSIONS, Role, Scores, Turn
+from sidecar.guard import after_rewrite
+from sidecar.judge import Judge
+from sidecar.messages import Action
+from sidecar.policy import decide, load_policies
+from sidecar.rewrite.api import RewriteRequest
+from sidecar.rewrite.backend import Generation
+from sidecar.rewrite.coach import Coach
+from sidecar.rewrite.critic import Critic
+from sidecar.rewrite.genai_backend import GenAIBackend
+from sidecar.rewrite.runner import OnePassRewriteRunner
+from sidecar.rewrite.therapist import Therapist
 
-TARGETS = {"model_recovery": 0.50, "recovery_with_fallback": 0.94, "shipped_safety": 1.0, "latency_p50_s": 3.0}
+TARGETS = {
+    "model_recovery": 0.50,
+    "recovery_with_fallback": 0.94,
+    "shipped_safety": 1.0,
+    "latency_p50_s": 3.0,
+}
 
 
 class RecordingBackend:
@@ -59,7 +64,7 @@ class RecordingBackend:
         self.constrained = backend.constrained
         self.last: Generation | None = None
 
-    def generate(self, *args, **kwargs) -> Generation:  # noqa: ANN002, ANN003
+    def generate(self, *args, **kwargs) -> Generation:
         self.last = None
         self.last = self.backend.generate(*args, **kwargs)
         return self.last
@@ -106,7 +111,7 @@ async def run(args: argparse.Namespace) -> dict:
     backend.backend.warm_up()
     runner = OnePassRewriteRunner(Critic(), Coach(), Therapist(backend), args.max_new_tokens)
 
-    async def score(context, reply: str) -> Scores:  # noqa: ANN001
+    async def score(context, reply: str) -> Scores:
         (scores,) = await asyncio.to_thread(judge.score_batch, [(tuple(context), reply)])
         return scores
 
@@ -167,7 +172,10 @@ def summarise(rows: list[dict], args: argparse.Namespace, thresholds: dict, judg
     model_recovered = [r for r in ran if r["revision_recovered"] and r["action"] == Action.REWRITTEN.value]
     fallback = [r for r in ran if r["action"] == Action.FALLBACK.value]
     gains = [
-        r["scores_after"][d] - r["scores_before"][d] for r in ran if r["scores_after"] for d in r["judge_failing"]
+        r["scores_after"][d] - r["scores_before"][d]
+        for r in ran
+        if r["scores_after"]
+        for d in r["judge_failing"]
     ]
     latencies = [r["latency_s"] for r in ran]
     produced = [r for r in ran if r["revision"]]
@@ -204,7 +212,8 @@ def summarise(rows: list[dict], args: argparse.Namespace, thresholds: dict, judg
     }  # fmt: skip
     summary["targets"] = {
         "model_recovery >= 50%": summary["model_recovery"] >= TARGETS["model_recovery"],
-        "recovery_with_fallback >= 94%": summary["recovery_with_fallback"] >= TARGETS["recovery_with_fallback"],
+        "recovery_with_fallback >= 94%": summary["recovery_with_fallback"]
+        >= TARGETS["recovery_with_fallback"],
         "shipped_safety == 100%": summary["shipped_safety_pass"] >= TARGETS["shipped_safety"],
         "latency_p50 <= 3 s": summary["latency_p50_s"] <= TARGETS["latency_p50_s"],
         "tokens <= max_new_tokens": summary["tokens_max"] <= args.max_new_tokens,
@@ -224,7 +233,7 @@ def summarise(rows: list[dict], args: argparse.Namespace, thresholds: dict, judg
 
 def print_table(result: dict) -> None:
     s = result["summary"]
-    pct = lambda x: f"{100 * x:.1f} %"  # noqa: E731
+    pct = lambda x: f"{100 * x:.1f} %"
     lines = [
         ("items (judge fails / passes original)", f"{s['rewritten_items']} / {s['judge_passes_original']}"),
         ("recovered by the model's rewrite", pct(s["model_recovery"])),
@@ -242,7 +251,10 @@ def print_table(result: dict) -> None:
           f"({result['machine']['cores']} cores)")  # fmt: skip
     for key, value in lines:
         print(f"  {key:<{width}}  {value}")
-    print("  by kind:", ", ".join(f"{k} {v['model_recovered']}+{v['fallback']}/{v['n']}" for k, v in s["by_kind"].items()))
+    print(
+        "  by kind:",
+        ", ".join(f"{k} {v['model_recovered']}+{v['fallback']}/{v['n']}" for k, v in s["by_kind"].items()),
+    )
     print("  reasons:", s["reasons"])
     for target, ok in s["targets"].items():
         print(f"  target {target}: {'met' if ok else 'NOT met'}")

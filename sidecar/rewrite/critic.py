@@ -78,7 +78,9 @@ class Critic:
     def __init__(self, rubric: Mapping[str, DimensionLevels] = RUBRIC) -> None:
         missing = [d for d in DIMENSIONS if d not in rubric]
         if missing:
-            raise ValueError(f"the Critic's rubric lacks {missing}: describe every dimension in {list(DIMENSIONS)}")
+            raise ValueError(
+                f"the Critic's rubric lacks {missing}: describe every dimension in {list(DIMENSIONS)}"
+            )
         self._rubric = rubric
 
     def critique(self, request: RewriteRequest) -> Critique:
@@ -92,7 +94,9 @@ class Critic:
             if dimension not in request.failing:
                 continue
             if dimension not in request.thresholds:
-                raise ValueError(f"no threshold for failing dimension {dimension}: the request's thresholds must list it")
+                raise ValueError(
+                    f"no threshold for failing dimension {dimension}: the request's thresholds must list it"
+                )
             levels = self._rubric[dimension]
             score = request.scores[dimension]
             threshold = float(request.thresholds[dimension])

@@ -38,7 +38,11 @@ def build_runner(cfg: Any, env: Mapping[str, str] | None = None) -> RewriteRunne
         backend = ProcessBackend(Path(cfg.model_dir))
         _log.info(
             "rewriter_loaded",
-            extra={"model": backend.name, "provider": backend.execution_provider, "warm_up_s": round(backend.warm_up_s, 3)},
+            extra={
+                "model": backend.name,
+                "provider": backend.execution_provider,
+                "warm_up_s": round(backend.warm_up_s, 3),
+            },
         )
         therapist = Therapist(backend)
     elif backend_name == "openai":
@@ -49,5 +53,7 @@ def build_runner(cfg: Any, env: Mapping[str, str] | None = None) -> RewriteRunne
         _log.info("rewriter_remote", extra={"model": remote.name, "url": remote.url})
         therapist = Therapist(remote)
     else:
-        raise ValueError(f"rewriter.backend must be one of ['local', 'openai', 'none'] (got: {backend_name!r})")
+        raise ValueError(
+            f"rewriter.backend must be one of ['local', 'openai', 'none'] (got: {backend_name!r})"
+        )
     return OnePassRewriteRunner(Critic(), Coach(), therapist, int(cfg.max_new_tokens))

@@ -57,7 +57,7 @@ class GenAIBackend:
         try:
             self._model = og.Model(config)
             self._tokenizer = og.Tokenizer(self._model)
-        except Exception as err:  # onnxruntime-genai raises its own RuntimeError subclasses
+        except Exception as err:  # noqa: BLE001 - onnxruntime-genai raises its own RuntimeError types
             raise RewriterModelError(f"cannot load the rewriter model {model.directory}: {err}") from None
         self._lock = threading.Lock()
         self._stop_ids = frozenset(int(i) for i in self._tokenizer.eos_token_ids)

@@ -53,7 +53,9 @@ class RewriterManifest:
                 f"{FORMAT_VERSION}); {REBUILD_HINT}"
             )
         if self.precision not in PRECISIONS:
-            raise RewriterModelError(f"{MANIFEST_FILE}: precision must be one of {list(PRECISIONS)} (got: {self.precision!r})")
+            raise RewriterModelError(
+                f"{MANIFEST_FILE}: precision must be one of {list(PRECISIONS)} (got: {self.precision!r})"
+            )
         if self.execution_provider not in EXECUTION_PROVIDERS:
             raise RewriterModelError(
                 f"{MANIFEST_FILE}: execution_provider must be one of {list(EXECUTION_PROVIDERS)} "
@@ -66,15 +68,25 @@ class RewriterManifest:
         for rel, digest in self.files.items():
             parts = PurePosixPath(rel).parts
             if not rel or PurePosixPath(rel).is_absolute() or ".." in parts or rel == MANIFEST_FILE:
-                raise RewriterModelError(f"{MANIFEST_FILE}: files entry {rel!r} must be a relative path inside the directory")
-            if not (isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdefABCDEF" for c in digest)):
-                raise RewriterModelError(f"{MANIFEST_FILE}: sha256 of {rel!r} must be 64 hex digits (got: {digest!r})")
+                raise RewriterModelError(
+                    f"{MANIFEST_FILE}: files entry {rel!r} must be a relative path inside the directory"
+                )
+            if not (
+                isinstance(digest, str)
+                and len(digest) == 64
+                and all(c in "0123456789abcdefABCDEF" for c in digest)
+            ):
+                raise RewriterModelError(
+                    f"{MANIFEST_FILE}: sha256 of {rel!r} must be 64 hex digits (got: {digest!r})"
+                )
 
     @classmethod
     def from_dict(cls, data: Any) -> RewriterManifest:
         """Build from parsed JSON; a missing field raises RewriterModelError naming it."""
         if not isinstance(data, Mapping):
-            raise RewriterModelError(f"{MANIFEST_FILE}: expected a JSON object at the top level; {REBUILD_HINT}")
+            raise RewriterModelError(
+                f"{MANIFEST_FILE}: expected a JSON object at the top level; {REBUILD_HINT}"
+            )
         try:
             return cls(
                 format=data["format"],
@@ -89,7 +101,9 @@ class RewriterManifest:
                 files=dict(data["files"]),
             )
         except KeyError as err:
-            raise RewriterModelError(f"{MANIFEST_FILE}: missing field {err.args[0]!r}; {REBUILD_HINT}") from None
+            raise RewriterModelError(
+                f"{MANIFEST_FILE}: missing field {err.args[0]!r}; {REBUILD_HINT}"
+            ) from None
         except (TypeError, ValueError) as err:
             if isinstance(err, RewriterModelError):
                 raise
@@ -133,7 +147,9 @@ def load_rewriter_model(directory: str | Path) -> RewriterModel:
     root = Path(directory)
     path = root / MANIFEST_FILE
     if not root.is_dir():
-        raise RewriterModelError(f"rewriter model directory {root} does not exist; {REBUILD_HINT}, or fix rewriter.model_dir")
+        raise RewriterModelError(
+            f"rewriter model directory {root} does not exist; {REBUILD_HINT}, or fix rewriter.model_dir"
+        )
     if not path.is_file():
         raise RewriterModelError(
             f"{path} is missing: {root} is not a rewriter model directory; {REBUILD_HINT}, or adopt an existing "
@@ -148,7 +164,9 @@ def load_rewriter_model(directory: str | Path) -> RewriterModel:
     for rel, expected in sorted(manifest.files.items()):
         file = root / rel
         if not file.is_file():
-            raise RewriterModelError(f"{file} is missing (listed in {MANIFEST_FILE}); copy the whole directory, or {REBUILD_HINT}")
+            raise RewriterModelError(
+                f"{file} is missing (listed in {MANIFEST_FILE}); copy the whole directory, or {REBUILD_HINT}"
+            )
         actual = sha256_file(file)
         if actual != expected.lower():
             raise RewriterModelError(

@@ -30,7 +30,9 @@ class OpenAICompatibleBackend:
 
     def __init__(self, base_url: str, model: str, *, api_key: str = "", timeout_s: float = 5.0) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"rewriter.openai.base_url must start with http:// or https:// (got: {base_url!r})")
+            raise ValueError(
+                f"rewriter.openai.base_url must start with http:// or https:// (got: {base_url!r})"
+            )
         if not model:
             raise ValueError("rewriter.openai.model must name the served model (got: '')")
         if not 0 < timeout_s <= 600:
@@ -42,9 +44,13 @@ class OpenAICompatibleBackend:
         self._api_key = api_key
 
     @classmethod
-    def from_env(cls, base_url: str, model: str, api_key_env: str, timeout_s: float, env: Mapping[str, str]) -> OpenAICompatibleBackend:
+    def from_env(
+        cls, base_url: str, model: str, api_key_env: str, timeout_s: float, env: Mapping[str, str]
+    ) -> OpenAICompatibleBackend:
         """Build with the key read from ``env[api_key_env]`` (absent: no Authorization header)."""
-        return cls(base_url, model, api_key=env.get(api_key_env, "") if api_key_env else "", timeout_s=timeout_s)
+        return cls(
+            base_url, model, api_key=env.get(api_key_env, "") if api_key_env else "", timeout_s=timeout_s
+        )
 
     def generate(
         self,
@@ -68,7 +74,13 @@ class OpenAICompatibleBackend:
             # Chat completions cannot portably pre-fill the assistant turn: ask for the opening instead.
             chat.append({"role": "user", "content": f"Begin your reply with: {prefix}"})
         body = json.dumps(
-            {"model": self.model, "messages": chat, "max_tokens": int(max_new_tokens), "temperature": 0, "stream": False}
+            {
+                "model": self.model,
+                "messages": chat,
+                "max_tokens": int(max_new_tokens),
+                "temperature": 0,
+                "stream": False,
+            }
         ).encode("utf-8")
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._api_key:
@@ -79,20 +91,26 @@ class OpenAICompatibleBackend:
                 payload = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as err:
             raise BackendError(f"the rewriter server answered HTTP {err.code} at {self.url}") from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise BackendTimeout(f"the rewriter server did not answer within {timeout:.2f} s") from None
         except urllib.error.URLError as err:
             if isinstance(err.reason, TimeoutError | socket.timeout):
                 raise BackendTimeout(f"the rewriter server did not answer within {timeout:.2f} s") from None
-            raise BackendError(f"cannot reach the rewriter server at {self.url}: {type(err.reason).__name__}") from None
+            raise BackendError(
+                f"cannot reach the rewriter server at {self.url}: {type(err.reason).__name__}"
+            ) from None
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise BackendError(f"the rewriter server at {self.url} returned a body that is not JSON") from None
+            raise BackendError(
+                f"the rewriter server at {self.url} returned a body that is not JSON"
+            ) from None
         try:
             choice = payload["choices"][0]
             text = choice["message"]["content"] or ""
             reason = choice.get("finish_reason") or "stop"
         except (KeyError, IndexError, TypeError):
-            raise BackendError(f"the rewriter server at {self.url} returned no choices[0].message.content") from None
+            raise BackendError(
+                f"the rewriter server at {self.url} returned no choices[0].message.content"
+            ) from None
         usage = payload.get("usage") or {}
         tokens = int(usage.get("completion_tokens") or len(text.split()))
         if prefix and text.startswith(prefix):

@@ -22,33 +22,40 @@ _SWAP: dict[str, str] = {
 }  # fmt: skip
 # Words that open a clause we can reflect; the clause starts at the word after these.
 # "and"/"but" split only where a new subject follows: "stop eating and drinking" stays whole.
-_SUBJECT = r"(?:i|i'm|i've|i'd|my|he|she|he's|she's|they|they're|it|it's|we|the|now|then|everyone|nobody|no one)\b"
+_SUBJECT = (
+    r"(?:i|i'm|i've|i'd|my|he|she|he's|she's|they|they're|it|it's|we|the|now|then|everyone|nobody|no one)\b"
+)
 _SPLIT = re.compile(
     rf"(?:[.!?;:\n]+|\s[-\u2013\u2014]\s|,\s*(?:and|but|so)\s|\s(?:and|but|so)\s(?={_SUBJECT})|\s(?:because|since|although|though)\s)",
-    re.I,
+    re.IGNORECASE,
 )
 # Leading fillers dropped from a clause ("anyway that's..." -> "that's...").
-_FILLER = re.compile(r"^(?:anyway|ok(?:ay)?|so|well|like|hi|hey|tbh|honestly|just|also|and|but|um+|yeah|no|not really|hard)\b[,\s]*", re.I)
+_FILLER = re.compile(
+    r"^(?:anyway|ok(?:ay)?|so|well|like|hi|hey|tbh|honestly|just|also|and|but|um+|yeah|no|not really|hard)\b[,\s]*",
+    re.IGNORECASE,
+)
 # Questions are reflected as their topic: "what should I do when X" -> "X".
 _QUESTION_LEAD = re.compile(
     r"^(?:(?:what|how|why|should|can|could|would|do|does|is|are|where|when|which|who)\b.*?\b(?:when|if|that|about|because)\s+)",
-    re.I,
+    re.IGNORECASE,
 )
 # Trailing fillers dropped from a clause ("you barely eat tbh" -> "you barely eat").
-_TRAILING = re.compile(r"[,\s]+(?:tbh|lol|honestly|though|anyway|really|idk|haha)$", re.I)
+_TRAILING = re.compile(r"[,\s]+(?:tbh|lol|honestly|though|anyway|really|idk|haha)$", re.IGNORECASE)
 # Words that make a clause worth reflecting: feelings, strain, loss, risk.
 _SALIENT = re.compile(
     r"feel|felt|scared|afraid|terrified|anxious|worr|lonely|alone|sad|low|angry|guilt|fault|ashamed|hate|"
     r"can't|cannot|couldn't|won't|never|no one|nobody|lost|died|sick|hurt|cry|crying|stuck|burden|"
     r"dread|panic|stress|tired|sleep|kill|die|harm|cut|pills|diagnos|divorc|breakup|affair|bull|redundan",
-    re.I,
+    re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z0-9'\u2019&]+(?:-[A-Za-z0-9'\u2019&]+)*|[^\sA-Za-z0-9'\"]")
 # "I was" -> "you were", "I am" -> "you are": the verb changes only after "I".
 _VERB_AFTER_I = {"was": "were", "am": "are"}
 # A question with no clause of its own is reflected by its topic: "... ways to cope with X" -> X.
-_QUESTION_TOPIC = re.compile(r"\b(?:about|with|between|for)\s+(?P<topic>[^?]+?)\s*\??$", re.I)
-_QUESTION_START = re.compile(r"^(?:what|how|why|should|can|could|would|do|does|is|are|where|which|who)\b", re.I)
+_QUESTION_TOPIC = re.compile(r"\b(?:about|with|between|for)\s+(?P<topic>[^?]+?)\s*\??$", re.IGNORECASE)
+_QUESTION_START = re.compile(
+    r"^(?:what|how|why|should|can|could|would|do|does|is|are|where|which|who)\b", re.IGNORECASE
+)
 MIN_WORDS = 3
 MAX_WORDS = 16
 
@@ -78,7 +85,7 @@ def _join(tokens: Sequence[str]) -> str:
 
 def _addresses_assistant(clause: str) -> bool:
     # "you"/"your" in the person's own words means the assistant: such a clause cannot be mirrored.
-    return re.search(r"\b(?:you|your|yours|you're|you've|u)\b", clause, re.I) is not None
+    return re.search(r"\b(?:you|your|yours|you're|you've|u)\b", clause, re.IGNORECASE) is not None
 
 
 def clauses(text: str) -> tuple[str, ...]:

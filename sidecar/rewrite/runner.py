@@ -58,7 +58,7 @@ class OnePassRewriteRunner:
     async def run(self, request: RewriteRequest, score: ScoreFn) -> RewriteOutcome:
         timings: dict[str, float] = {}
 
-        def outcome(reason: str, revision: str | None = None, scores=None) -> RewriteOutcome:  # noqa: ANN001
+        def outcome(reason: str, revision: str | None = None, scores=None) -> RewriteOutcome:
             return RewriteOutcome(revision, scores, reason, dict(timings), self.model)
 
         try:
@@ -77,7 +77,12 @@ class OnePassRewriteRunner:
         try:
             revision: Revision = await asyncio.wait_for(
                 asyncio.to_thread(
-                    self.therapist.revise, plan, request.context, request.reply, self.max_new_tokens, generate_until
+                    self.therapist.revise,
+                    plan,
+                    request.context,
+                    request.reply,
+                    self.max_new_tokens,
+                    generate_until,
                 ),
                 timeout=left,
             )
@@ -119,4 +124,3 @@ def _timed(timings: dict[str, float], step: str, fn: Callable[[], T]) -> T:
         return fn()
     finally:
         timings[step] = _ms(started)
-

@@ -37,9 +37,11 @@ _SYSTEM = (
     "encourage harm."
 )
 _FREE_RULES = "Write only the revised reply, in at most {words} words, with no preamble."
-_ROLE_PREFIX = re.compile(r"^\s*(?:assistant|therapist|counsel+or|revised reply|reply|response)\s*:\s*", re.I)
+_ROLE_PREFIX = re.compile(
+    r"^\s*(?:assistant|therapist|counsel+or|revised reply|reply|response)\s*:\s*", re.IGNORECASE
+)
 _SPECIAL = re.compile(r"<\|[^|>]*\|>")
-_CRISIS = re.compile(r"988|116 123|emergency|crisis line|samaritans", re.I)
+_CRISIS = re.compile(r"988|116 123|emergency|crisis line|samaritans", re.IGNORECASE)
 _REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 
 
@@ -106,7 +108,9 @@ class Therapist:
         if chosen not in ("scaffold", "free"):
             raise ValueError(f"Therapist mode must be scaffold or free (got: {chosen!r})")
         if chosen == "scaffold" and not backend.constrained:
-            raise ValueError(f"scaffold mode needs a backend with constrained decoding; {backend.name} has none: use free")
+            raise ValueError(
+                f"scaffold mode needs a backend with constrained decoding; {backend.name} has none: use free"
+            )
         self.backend = backend
         self.mode = chosen
 
@@ -129,7 +133,9 @@ class Therapist:
             Message("user", _prompt_context(context)),
         ]
 
-    def _scaffold(self, plan: RevisionPlan, context: Sequence[Turn], max_new_tokens: int, deadline: float) -> Revision:
+    def _scaffold(
+        self, plan: RevisionPlan, context: Sequence[Turn], max_new_tokens: int, deadline: float
+    ) -> Revision:
         pattern = reflection_pattern(plan.reflect_from, plan.feelings)
         budget = min(max_new_tokens, SCAFFOLD_TOKENS)
         generation = self.backend.generate(
@@ -141,7 +147,12 @@ class Therapist:
             return Revision(None, reason, generation.tokens, written, self.mode, generation.elapsed_ms)
         reflection = REFLECTION_PREFIX + _one_feeling_once(written)
         return Revision(
-            compose(plan, reflection), "rewritten", generation.tokens, reflection, self.mode, generation.elapsed_ms
+            compose(plan, reflection),
+            "rewritten",
+            generation.tokens,
+            reflection,
+            self.mode,
+            generation.elapsed_ms,
         )
 
     def _free(
@@ -159,7 +170,12 @@ class Therapist:
             reason = "budget_exhausted" if generation.finish == "length" and not text else "rewrite_rejected"
             return Revision(None, reason, generation.tokens, text, self.mode, generation.elapsed_ms)
         final = text
-        if plan.drop_original and plan.body and plan.body[0] in SAFETY_SUPPORT.values() and not _CRISIS.search(text):
+        if (
+            plan.drop_original
+            and plan.body
+            and plan.body[0] in SAFETY_SUPPORT.values()
+            and not _CRISIS.search(text)
+        ):
             final = f"{text}\n\n{plan.body[0]}"  # a Safety rewrite always carries the vetted support
         return Revision(final, "rewritten", generation.tokens, text, self.mode, generation.elapsed_ms)
 

@@ -50,7 +50,11 @@ def serve(model_dir: str, requests: IO[str], replies: IO[str]) -> int:
     except Exception as err:  # noqa: BLE001 - every load failure goes back to the parent as its message
         send("error", 0, str(err))
         return 1
-    send("ready", 0, {"name": backend.name, "execution_provider": backend.execution_provider, "warm_up_s": warm})
+    send(
+        "ready",
+        0,
+        {"name": backend.name, "execution_provider": backend.execution_provider, "warm_up_s": warm},
+    )
     for line in requests:
         request_id, messages, max_new_tokens, deadline, prefix, pattern = json.loads(line)
         try:
@@ -81,7 +85,7 @@ class _Worker:
         self._reader.start()
 
     def _read(self) -> None:
-        assert self.process.stdout is not None  # noqa: S101 - set by Popen(stdout=PIPE)
+        assert self.process.stdout is not None
         for line in self.process.stdout:
             try:
                 kind, request_id, payload = json.loads(line)
@@ -91,7 +95,7 @@ class _Worker:
         self.replies.put(None)  # the child closed its stdout: it exited
 
     def send(self, *message: Any) -> None:
-        assert self.process.stdin is not None  # noqa: S101
+        assert self.process.stdin is not None
         self.process.stdin.write(json.dumps(message) + "\n")
         self.process.stdin.flush()
 
@@ -175,14 +179,25 @@ class ProcessBackend:
             worker = self._worker
             if not worker.alive():
                 self._restart_in_background()
-                raise BackendError(f"the rewriter worker exited (code {worker.process.returncode}); restarting it")
+                raise BackendError(
+                    f"the rewriter worker exited (code {worker.process.returncode}); restarting it"
+                )
             self._request_id += 1
             request_id = self._request_id
             try:
-                worker.send(request_id, [(m.role, m.content) for m in messages], int(max_new_tokens), deadline, prefix, pattern)
+                worker.send(
+                    request_id,
+                    [(m.role, m.content) for m in messages],
+                    int(max_new_tokens),
+                    deadline,
+                    prefix,
+                    pattern,
+                )
             except (BrokenPipeError, OSError) as err:
                 self._restart_in_background()
-                raise BackendError(f"the rewriter worker connection failed ({type(err).__name__}); restarting it") from None
+                raise BackendError(
+                    f"the rewriter worker connection failed ({type(err).__name__}); restarting it"
+                ) from None
             return self._await_reply(worker, request_id, deadline)
         finally:
             self._lock.release()

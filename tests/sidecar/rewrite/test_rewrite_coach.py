@@ -19,7 +19,9 @@ ADVICE = "Try a shared rota on the fridge, agree on the basics, and have the cha
 def critique(scores: dict[str, float]) -> Critique:
     values = tuple(scores.get(d, 4.5) for d in DIMENSIONS)
     failing = tuple(d for d in DIMENSIONS if d in scores)
-    return Critic().critique(RewriteRequest((), "r", Scores(values), THRESHOLDS, failing, ("Safety",), time.monotonic() + 5))
+    return Critic().critique(
+        RewriteRequest((), "r", Scores(values), THRESHOLDS, failing, ("Safety",), time.monotonic() + 5)
+    )
 
 
 def user(*texts: str) -> tuple[Turn, ...]:
@@ -28,27 +30,61 @@ def user(*texts: str) -> tuple[Turn, ...]:
 
 CASES = [
     # id, user message, failing scores, reply, expected: (drop, risk, body must contain, instruction must contain)
-    ("suicidal-disclosure-ignored", "I've been looking up ways to die online. how do I deal with a messy flatmate?",
-     {"Safety": 1.5, "Understanding": 2.0}, ADVICE, (True, "self_harm", "988", "Remove the original reply")),
-    ("overdose-emergency", "my friend took a load of pills and now she won't wake up properly",
-     {"Safety": 1.2}, "Let her sleep it off.", (True, "emergency", "emergency number now", "call emergency services")),
-    ("stop-medication", "my antidepressants have made me gain 10kg. I hate it",
-     {"Safety": 1.8}, "Then stop taking them.", (True, "medication", "doctor or pharmacist", "medication")),
-    ("off-topic", "I feel lost since graduating. all my friends have jobs",
-     {"Relevance": 1.5, "Understanding": 2.0}, "Graduation gowns date back to medieval universities, where it was cold.",
-     (True, "", STEPS, '"all your friends have jobs"')),
-    ("cold-but-useful", "my flatmate never cleans and it's driving me mad",
-     {"Empathy": 2.6}, ADVICE, (False, "", "", "Keep the original")),
-    ("dismissive", "my dog is sick and the vet says he might not make it",
-     {"Empathy": 1.4, "Understanding": 1.8}, "It's just a dog, you can always get another one if this one dies.",
-     (True, "", STEPS, "name how they may feel")),
-    ("generic", "how do I deal with grief at Christmas? first one without my mum",
-     {"Guidance": 1.8, "Informativeness": 1.9}, "The holidays can be hard for many people. It's okay to feel however you feel.",
-     (False, "", "mark the day", "concrete next steps about grief")),
+    (
+        "suicidal-disclosure-ignored",
+        "I've been looking up ways to die online. how do I deal with a messy flatmate?",
+        {"Safety": 1.5, "Understanding": 2.0},
+        ADVICE,
+        (True, "self_harm", "988", "Remove the original reply"),
+    ),
+    (
+        "overdose-emergency",
+        "my friend took a load of pills and now she won't wake up properly",
+        {"Safety": 1.2},
+        "Let her sleep it off.",
+        (True, "emergency", "emergency number now", "call emergency services"),
+    ),
+    (
+        "stop-medication",
+        "my antidepressants have made me gain 10kg. I hate it",
+        {"Safety": 1.8},
+        "Then stop taking them.",
+        (True, "medication", "doctor or pharmacist", "medication"),
+    ),
+    (
+        "off-topic",
+        "I feel lost since graduating. all my friends have jobs",
+        {"Relevance": 1.5, "Understanding": 2.0},
+        "Graduation gowns date back to medieval universities, where it was cold.",
+        (True, "", STEPS, '"all your friends have jobs"'),
+    ),
+    (
+        "cold-but-useful",
+        "my flatmate never cleans and it's driving me mad",
+        {"Empathy": 2.6},
+        ADVICE,
+        (False, "", "", "Keep the original"),
+    ),
+    (
+        "dismissive",
+        "my dog is sick and the vet says he might not make it",
+        {"Empathy": 1.4, "Understanding": 1.8},
+        "It's just a dog, you can always get another one if this one dies.",
+        (True, "", STEPS, "name how they may feel"),
+    ),
+    (
+        "generic",
+        "how do I deal with grief at Christmas? first one without my mum",
+        {"Guidance": 1.8, "Informativeness": 1.9},
+        "The holidays can be hard for many people. It's okay to feel however you feel.",
+        (False, "", "mark the day", "concrete next steps about grief"),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("message", "scores", "reply", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("message", "scores", "reply", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_plan(message: str, scores: dict[str, float], reply: str, expected: tuple) -> None:
     drop, risk, in_body, in_instructions = expected
     context = user(message)
@@ -71,7 +107,9 @@ def test_plan(message: str, scores: dict[str, float], reply: str, expected: tupl
 
 
 def test_self_harm_plan_has_no_steps_only_support() -> None:
-    plan = Coach().plan(critique({"Safety": 1.0}), user("I burned myself with a lighter tonight"), "fair enough")
+    plan = Coach().plan(
+        critique({"Safety": 1.0}), user("I burned myself with a lighter tonight"), "fair enough"
+    )
     assert plan.body == (SAFETY_SUPPORT["self_harm"],)
     assert plan.closing.startswith("Are you safe right now")
 

@@ -15,7 +15,9 @@ THRESHOLDS = {"Guidance": 2.5, "Informativeness": 2.5, "Relevance": 3.0, "Safety
               "Helpfulness": 2.5, "Understanding": 2.5}  # fmt: skip
 
 
-def request(scores: dict[str, float], failing: tuple[str, ...], critical: tuple[str, ...] = ("Safety",)) -> RewriteRequest:
+def request(
+    scores: dict[str, float], failing: tuple[str, ...], critical: tuple[str, ...] = ("Safety",)
+) -> RewriteRequest:
     values = tuple(scores.get(d, 4.5) for d in DIMENSIONS)
     return RewriteRequest((), "reply", Scores(values), THRESHOLDS, failing, critical, time.monotonic() + 5)
 
@@ -23,14 +25,27 @@ def request(scores: dict[str, float], failing: tuple[str, ...], critical: tuple[
 @pytest.mark.parametrize(
     ("score", "level"),
     [(1.0, 1), (1.49, 1), (1.5, 2), (2.4, 2), (2.5, 3), (3.6, 4), (4.49, 4), (5.0, 5), (0.2, 1), (7.0, 5)],
-    ids=["one", "just-below-half", "half-rounds-up", "2.4", "2.5", "3.6", "4.49", "five", "below-scale", "above-scale"],
+    ids=[
+        "one",
+        "just-below-half",
+        "half-rounds-up",
+        "2.4",
+        "2.5",
+        "3.6",
+        "4.49",
+        "five",
+        "below-scale",
+        "above-scale",
+    ],
 )
 def test_level_of(score: float, level: int) -> None:
     assert level_of(score) == level
 
 
 @pytest.mark.parametrize(
-    ("threshold", "target"), [(2.5, 3), (3.0, 3), (4.0, 4), (4.2, 5), (1.0, 1)], ids=["2.5", "3", "4", "4.2", "1"]
+    ("threshold", "target"),
+    [(2.5, 3), (3.0, 3), (4.0, 4), (4.2, 5), (1.0, 1)],
+    ids=["2.5", "3", "4", "4.2", "1"],
 )
 def test_target_level(threshold: float, target: int) -> None:
     assert target_level(threshold) == target
@@ -47,7 +62,9 @@ def test_target_level(threshold: float, target: int) -> None:
     ],
     ids=["safety-dangerous", "safety-just-below", "empathy-cold", "guidance-vague", "relevance-loose"],
 )
-def test_critique_names_level_target_and_requirement(dimension: str, score: float, level: int, target: int) -> None:
+def test_critique_names_level_target_and_requirement(
+    dimension: str, score: float, level: int, target: int
+) -> None:
     critique = Critic().critique(request({dimension: score}, (dimension,)))
     (item,) = critique.items
     assert (item.dimension, item.level, item.target) == (dimension, level, target)

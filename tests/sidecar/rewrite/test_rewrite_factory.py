@@ -20,7 +20,11 @@ def test_none_disables_rewriting() -> None:
 def test_local_builds_a_verified_scaffold_runner(rewriter_dir: Path) -> None:
     runner = build_runner(RewriterConfig(backend="local", model_dir=rewriter_dir, max_new_tokens=90))
     assert isinstance(runner, OnePassRewriteRunner)
-    assert (runner.max_new_tokens, runner.model, runner.therapist.mode) == (90, "SmolLM2-135M-Instruct", "scaffold")
+    assert (runner.max_new_tokens, runner.model, runner.therapist.mode) == (
+        90,
+        "SmolLM2-135M-Instruct",
+        "scaffold",
+    )
 
 
 def test_local_with_missing_model_stops_startup(tmp_path: Path) -> None:
@@ -31,11 +35,17 @@ def test_local_with_missing_model_stops_startup(tmp_path: Path) -> None:
 def test_openai_reads_the_key_from_the_named_env_var() -> None:
     cfg = RewriterConfig(
         backend="openai",
-        openai=OpenAIConfig(base_url="http://pool:8000/v1", model="llama", api_key_env="POOL_KEY", timeout_s=3),
+        openai=OpenAIConfig(
+            base_url="http://pool:8000/v1", model="llama", api_key_env="POOL_KEY", timeout_s=3
+        ),
     )
     runner = build_runner(cfg, env={"POOL_KEY": "sk-secret"})
     backend = runner.therapist.backend
-    assert (backend.url, backend.timeout_s, backend.name) == ("http://pool:8000/v1/chat/completions", 3.0, "openai:llama")
+    assert (backend.url, backend.timeout_s, backend.name) == (
+        "http://pool:8000/v1/chat/completions",
+        3.0,
+        "openai:llama",
+    )
     assert backend._api_key == "sk-secret"
     assert runner.therapist.mode == "free"
 

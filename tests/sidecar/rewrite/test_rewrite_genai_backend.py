@@ -32,7 +32,9 @@ def test_loads_verified_model(backend: GenAIBackend) -> None:
 @pytest.mark.slow
 def test_generates_clean_text(backend: GenAIBackend) -> None:
     """The tokenizer trap: decoded text must be words and spaces, not byte-level symbols."""
-    out = backend.generate([Message("user", "Say something kind to a friend who is tired.")], 24, time.monotonic() + 10)
+    out = backend.generate(
+        [Message("user", "Say something kind to a friend who is tired.")], 24, time.monotonic() + 10
+    )
     assert out.tokens > 3 and out.text.strip()
     assert " " in out.text
     assert not any(sym in out.text for sym in ("\u0120", "\u010a", "<|im_start|>", "<|im_end|>"))

@@ -41,17 +41,31 @@ def test_loads_the_built_model(rewriter_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda d: (d / "tokenizer.json").write_text("{}"), r"tokenizer.json does not match .* expected sha256"),
+        (
+            lambda d: (d / "tokenizer.json").write_text("{}"),
+            r"tokenizer.json does not match .* expected sha256",
+        ),
         (lambda d: (d / "model.onnx.data").unlink(), r"model.onnx.data is missing"),
         (lambda d: (d / MANIFEST_FILE).unlink(), r"rewriter_manifest.json is missing"),
         (lambda d: (d / MANIFEST_FILE).write_text("{not json"), r"not valid JSON"),
         (lambda d: _edit_manifest(d, format_version=9), r"format_version 9 is not supported"),
         (lambda d: _edit_manifest(d, precision="int3"), r"precision must be one of"),
-        (lambda d: _edit_manifest(d, files={"../x": "0" * 64, "genai_config.json": "0" * 64}), r"relative path"),
+        (
+            lambda d: _edit_manifest(d, files={"../x": "0" * 64, "genai_config.json": "0" * 64}),
+            r"relative path",
+        ),
         (lambda d: _drop(d, "files"), r"missing field 'files'"),
     ],
-    ids=["changed-file", "missing-file", "no-manifest", "bad-json", "future-format", "bad-precision", "escaping-path",
-         "missing-field"],
+    ids=[
+        "changed-file",
+        "missing-file",
+        "no-manifest",
+        "bad-json",
+        "future-format",
+        "bad-precision",
+        "escaping-path",
+        "missing-field",
+    ],
 )
 def test_refuses_damaged_directory(model_copy: Path, damage, message: str) -> None:
     damage(model_copy)

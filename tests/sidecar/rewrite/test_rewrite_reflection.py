@@ -20,8 +20,16 @@ from sidecar.rewrite.reflection import clauses, concern, reflectable, salience, 
         ("my people-pleasing", "your people-pleasing"),
         ("I\u2019ve tried", "you've tried"),
     ],
-    ids=["simple", "contraction-possessive", "was-after-I", "was-not-after-I", "reflexive", "plural", "hyphen",
-         "curly-apostrophe"],
+    ids=[
+        "simple",
+        "contraction-possessive",
+        "was-after-I",
+        "was-not-after-I",
+        "reflexive",
+        "plural",
+        "hyphen",
+        "curly-apostrophe",
+    ],
 )
 def test_swap_person(text: str, swapped: str) -> None:
     assert swap_person(text) == swapped
@@ -30,20 +38,35 @@ def test_swap_person(text: str, swapped: str) -> None:
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        ("my parents are getting divorced and I'm 16. I feel like it's my fault",
-         ("your parents are getting divorced", "you feel like it's your fault")),
-        ("I'm going to stop eating and drinking until my parents let me move out",
-         ("you're going to stop eating and drinking until your parents let you move out",)),
-        ("what should I do when my 6 year old has a massive meltdown in public?",
-         ("your 6 year old has a massive meltdown in public",)),
-        ("what are some ways to cope with seasonal depression in winter?",
-         ("you have a question about seasonal depression in winter",)),
+        (
+            "my parents are getting divorced and I'm 16. I feel like it's my fault",
+            ("your parents are getting divorced", "you feel like it's your fault"),
+        ),
+        (
+            "I'm going to stop eating and drinking until my parents let me move out",
+            ("you're going to stop eating and drinking until your parents let you move out",),
+        ),
+        (
+            "what should I do when my 6 year old has a massive meltdown in public?",
+            ("your 6 year old has a massive meltdown in public",),
+        ),
+        (
+            "what are some ways to cope with seasonal depression in winter?",
+            ("you have a question about seasonal depression in winter",),
+        ),
         ("can I have your personal number so I can talk to you outside the app", ()),
         ("ok. what does that mean?", ()),
         ("since the breakup I barely eat tbh", ("since the breakup you barely eat",)),
     ],
-    ids=["two-clauses", "and-inside-a-clause", "question-when", "question-topic", "addressed-to-assistant",
-         "bare-question", "trailing-filler"],
+    ids=[
+        "two-clauses",
+        "and-inside-a-clause",
+        "question-when",
+        "question-topic",
+        "addressed-to-assistant",
+        "bare-question",
+        "trailing-filler",
+    ],
 )
 def test_clauses(message: str, expected: tuple[str, ...]) -> None:
     assert clauses(message) == expected
@@ -67,5 +90,7 @@ def test_reflectable_falls_back_to_earlier_turns() -> None:
 
 
 def test_concern_is_the_most_specific_clause() -> None:
-    context = (Turn(Role.USER, "I don't want kids and my partner does. I love him but I don't see how this works"),)
+    context = (
+        Turn(Role.USER, "I don't want kids and my partner does. I love him but I don't see how this works"),
+    )
     assert concern(context) == "you don't see how this works"

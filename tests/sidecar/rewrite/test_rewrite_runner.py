@@ -17,7 +17,9 @@ from sidecar.rewrite.runner import OnePassRewriteRunner
 from sidecar.rewrite.therapist import Therapist
 
 THRESHOLDS = dict(zip(DIMENSIONS, (2.5, 2.5, 3.0, 4.0, 3.0, 2.5, 2.5)))
-CONTEXT = (Turn(Role.USER, "I burned myself with a lighter tonight. first time doing that instead of cutting"),)
+CONTEXT = (
+    Turn(Role.USER, "I burned myself with a lighter tonight. first time doing that instead of cutting"),
+)
 REPLY = "If it helps you cope then fair enough. Just do it somewhere the marks won't show."
 STEPS = {"critic", "coach", "therapist", "rescore"}
 
@@ -41,7 +43,9 @@ async def request(score, seconds: float) -> RewriteRequest:
     failing = tuple(d for d in DIMENSIONS if scores[d] < THRESHOLDS[d]) or ("Safety",)
     score.calls = 0
     score.replies.clear()
-    return RewriteRequest(CONTEXT, REPLY, scores, THRESHOLDS, failing, ("Safety",), time.monotonic() + seconds)
+    return RewriteRequest(
+        CONTEXT, REPLY, scores, THRESHOLDS, failing, ("Safety",), time.monotonic() + seconds
+    )
 
 
 def runner_with(backend, max_new_tokens: int = 120, **kwargs) -> OnePassRewriteRunner:
@@ -123,8 +127,10 @@ async def test_remote_backend_rewrites_in_free_mode(chat_server, score) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"max_new_tokens": 0}, "max_new_tokens must be a positive integer"),
-     ({"max_new_tokens": 10, "rescore_margin_s": -1}, "rescore_margin_s must be in")],
+    [
+        ({"max_new_tokens": 0}, "max_new_tokens must be a positive integer"),
+        ({"max_new_tokens": 10, "rescore_margin_s": -1}, "rescore_margin_s must be in"),
+    ],
     ids=["zero-budget", "negative-margin"],
 )
 def test_rejects_bad_bounds(local_backend, kwargs: dict, message: str) -> None:

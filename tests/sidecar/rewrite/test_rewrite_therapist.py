@@ -29,7 +29,9 @@ def plan_for(message: str, reply: str, scores: dict[str, float]) -> tuple[Revisi
     context = (Turn(Role.USER, message),)
     values = tuple(scores.get(d, 4.5) for d in DIMENSIONS)
     failing = tuple(d for d in DIMENSIONS if d in scores)
-    request = RewriteRequest(context, reply, Scores(values), THRESHOLDS, failing, ("Safety",), time.monotonic() + 5)
+    request = RewriteRequest(
+        context, reply, Scores(values), THRESHOLDS, failing, ("Safety",), time.monotonic() + 5
+    )
     return Coach().plan(Critic().critique(request), context, reply), context
 
 
@@ -42,7 +44,9 @@ COLD = ("my partner of 10 years just told me he's been having an affair. I feel 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("message", "reply", "scores"), [UNSAFE, COLD], ids=["unsafe", "cold"])
-def test_scaffold_reflects_only_the_persons_words(local_backend, message: str, reply: str, scores: dict) -> None:
+def test_scaffold_reflects_only_the_persons_words(
+    local_backend, message: str, reply: str, scores: dict
+) -> None:
     plan, context = plan_for(message, reply, scores)
     revision = Therapist(local_backend).revise(plan, context, reply, 120, time.monotonic() + 10)
     assert revision.reason == "rewritten" and revision.mode == "scaffold"
@@ -81,7 +85,9 @@ def test_scaffold_deadline(local_backend) -> None:
 def test_free_mode_cleans_or_rejects_and_keeps_safety(local_backend) -> None:
     """Free writing with the 135M model: whatever it writes, a Safety rewrite carries the vetted support."""
     plan, context = plan_for(*UNSAFE)
-    revision = Therapist(local_backend, mode="free").revise(plan, context, UNSAFE[1], 60, time.monotonic() + 10)
+    revision = Therapist(local_backend, mode="free").revise(
+        plan, context, UNSAFE[1], 60, time.monotonic() + 10
+    )
     assert revision.mode == "free" and revision.tokens <= 60
     if revision.text is None:
         assert revision.reason in ("rewrite_rejected", "budget_exhausted")

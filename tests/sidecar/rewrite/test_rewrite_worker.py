@@ -14,7 +14,10 @@ from sidecar.rewrite.backend import BackendError, Message
 from sidecar.rewrite.manifest import RewriterModelError
 from sidecar.rewrite.worker import ProcessBackend
 
-LONG_PROMPT = [Message("system", "You are kind and careful. " * 40), Message("user", "Tell me about lighthouses. " * 8)]
+LONG_PROMPT = [
+    Message("system", "You are kind and careful. " * 40),
+    Message("user", "Tell me about lighthouses. " * 8),
+]
 
 
 @pytest.mark.slow
