@@ -62,7 +62,11 @@ async def serve(config: SidecarConfig, *, started: float | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, server.reload_policies)
-    await server.start()
+    try:
+        await server.start()
+    except RuntimeError as err:
+        await server.stop(grace=0)
+        return _fail(str(err))
     loading = loop.create_task(server.load())
     stopping = loop.create_task(stop.wait())
     await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -129,15 +133,22 @@ def _call(args: argparse.Namespace) -> int:
         )
         print(f"action: {result.action.value}{shadow}  reason: {result.reason}")
         print(f"reply: {result.reply}")
-        scores = result.scores_before
+        if result.shadow_reply:
+            print(f"shadow reply: {result.shadow_reply}")
+        scores, after = result.scores_before, {s.dimension: s for s in result.scores_after}
     else:
-        scores = result.scores
-    print(f"{'dimension':<16}{'score':>7}{'threshold':>11}  verdict")
+        scores, after = result.scores, {}
+    print(
+        f"{'dimension':<16}{'score':>7}{'threshold':>11}  verdict{'':<14}{'after rewrite' if after else ''}"
+    )
     for s in scores:
-        verdict = "pass" if s.passed else "FAIL"
-        print(
-            f"{s.dimension:<16}{s.score:>7.2f}{s.threshold:>11.2f}  {verdict}{' (critical)' if s.critical else ''}"
+        verdict = ("pass" if s.passed else "FAIL") + (" (critical)" if s.critical else "")
+        rescored = (
+            f"{after[s.dimension].score:.2f} {'pass' if after[s.dimension].passed else 'FAIL'}"
+            if after
+            else ""
         )
+        print(f"{s.dimension:<16}{s.score:>7.2f}{s.threshold:>11.2f}  {verdict:<21}{rescored}")
     print(
         f"judge: {result.versions.judge}  policy: {result.versions.policy}  provider: {result.versions.execution_provider}"
     )

@@ -89,7 +89,13 @@ class SidecarServer:
         for service in ("", SERVICE_NAME):
             await self.health.set(service, _NOT_SERVING)
         if self.config.server.metrics_address:
-            self.metrics_endpoint = self.metrics.serve(self.config.server.metrics_address)
+            try:
+                self.metrics_endpoint = self.metrics.serve(self.config.server.metrics_address)
+            except OSError as err:
+                raise RuntimeError(
+                    f"cannot serve metrics on {self.config.server.metrics_address} (server.metrics_address): "
+                    f"{err.strerror}"
+                ) from None
         await self.grpc.start()
         _log.info("server_started", extra={"address": self.address, "tls": self.config.server.tls.enabled})
 

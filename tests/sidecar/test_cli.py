@@ -6,6 +6,7 @@ import json
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -126,3 +127,23 @@ def test_serve_refuses_a_broken_bundle_naming_it(tmp_path: Path) -> None:
     done = _cli("serve", "--config", str(config), "--address", "127.0.0.1:0", "--metrics-address", "")
     assert done.returncode == 2 and done.stdout == ""
     assert f"judge bundle directory {tmp_path / 'no-bundle'} does not exist" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("--address", "(server.address)"),
+        ("--metrics-address", "(server.metrics_address): Address already in use"),
+    ],
+    ids=["grpc_port_taken", "metrics_port_taken"],
+)
+def test_serve_refuses_a_taken_port_naming_it(tmp_path: Path, flag: str, message: str) -> None:
+    config = _write_config(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        args = {"--address": "127.0.0.1:0", "--metrics-address": "127.0.0.1:0", flag: address}
+        done = _cli("serve", "--config", str(config), *[x for kv in args.items() for x in kv])
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    assert "theraguard: error: cannot " in done.stderr and message in done.stderr and address in done.stderr
