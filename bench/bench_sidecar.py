@@ -162,11 +162,25 @@ def start_sidecar(config_path: Path, tmp: Path, *, rewriter: str) -> tuple[subpr
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
-    """(current RSS, peak RSS) in MB from /proc."""
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
-    )
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+    """(current RSS, peak RSS) in MB of the process and its children (the rewriter runs in a worker)."""
+    current = peak = 0.0
+    for proc in _tree(pid):
+        try:
+            text = Path(f"/proc/{proc}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        current += int(fields["VmRSS"].split()[0]) / 1024
+        peak += int(fields["VmHWM"].split()[0]) / 1024
+    return current, peak
+
+
+def _tree(pid: int) -> list[int]:
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            found += _tree(int(child))
+    return found
 
 
 def measure_single(target: str, requests: list[pb.ScoreRequest]) -> dict:

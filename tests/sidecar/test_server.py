@@ -208,7 +208,7 @@ def test_too_many_calls_in_flight_is_resource_exhausted_but_health_answers(
     running = start_sidecar(sidecar_config(tmp_path, server={"max_concurrent_calls": 2}))
     channel = running.channel()
     stub = pb_grpc.GuardrailStub(channel)
-    items = [pb.ScoreRequest(context=GOOD_CONTEXT, reply=f"{GOOD_REPLY} {i}") for i in range(64)]
+    items = [pb.ScoreRequest(context=GOOD_CONTEXT, reply=f"{GOOD_REPLY} {i}") for i in range(32)]
     calls = [stub.BulkScore.future(pb.BulkScoreRequest(items=items), timeout=60) for _ in range(8)]
     assert _health(channel) == health_pb2.HealthCheckResponse.SERVING  # not counted against the limit
     codes = []
@@ -256,7 +256,7 @@ def test_shutdown_with_calls_in_flight_loses_none(
 ) -> None:
     running = start_sidecar(sidecar_config(tmp_path))
     stub = running.stub()
-    items = [pb.ScoreRequest(context=GOOD_CONTEXT, reply=f"{GOOD_REPLY} ({i})") for i in range(24)]
+    items = [pb.ScoreRequest(context=GOOD_CONTEXT, reply=f"{GOOD_REPLY} ({i})") for i in range(8)]
     calls = [stub.BulkScore.future(pb.BulkScoreRequest(items=items), timeout=60) for _ in range(12)]
     in_flight = running.server.metrics.in_flight.labels("BulkScore")
     _wait_until(lambda: in_flight._value.get() == len(calls))
@@ -268,7 +268,7 @@ def test_shutdown_with_calls_in_flight_loses_none(
         except grpc.RpcError as err:
             outcomes.append((err.code(), 0))
     # In flight at SIGTERM: finished within the grace period. Nothing dropped or half-answered.
-    assert all(code == grpc.StatusCode.OK and n == 24 for code, n in outcomes), outcomes
+    assert all(code == grpc.StatusCode.OK and n == 8 for code, n in outcomes), outcomes
     with pytest.raises(grpc.RpcError) as caught:
         stub.Score(pb.ScoreRequest(reply="after shutdown"), timeout=2)
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
