@@ -70,6 +70,27 @@ class RecordingBackend:
         return self.last
 
 
+class NoModelBackend:
+    """Ablation, not a mock: the same scaffold with a fixed reflection (first clause, one fixed feeling).
+
+    It measures how much of the recovery the Coach's structure carries without the model.
+    """
+
+    name = "no-model (fixed reflection)"
+    constrained = True
+
+    def __init__(self) -> None:
+        self.last: Generation | None = None
+
+    def generate(self, messages, max_new_tokens, deadline, *, prefix="", pattern=None) -> Generation:
+        import re
+
+        first = re.match(r" \((.+?)\)", pattern or "")
+        clause = first.group(1).split("|")[0].replace("\\", "") if first else "this has been weighing on you"
+        self.last = Generation(f" {clause}, and you may be feeling overwhelmed.", 0, "stop", 0.0)
+        return self.last
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -107,8 +128,11 @@ async def run(args: argparse.Namespace) -> dict:
     judge.warm_up(1)
     policy = load_policies(args.policy).get("")
     thresholds = dict(zip(DIMENSIONS, policy.thresholds_with({})))
-    backend = RecordingBackend(GenAIBackend(args.rewriter))
-    backend.backend.warm_up()
+    if args.ablation == "no-model":
+        backend = NoModelBackend()
+    else:
+        backend = RecordingBackend(GenAIBackend(args.rewriter))
+        backend.backend.warm_up()
     runner = OnePassRewriteRunner(Critic(), Coach(), Therapist(backend), args.max_new_tokens)
 
     async def score(context, reply: str) -> Scores:
@@ -225,7 +249,8 @@ def summarise(rows: list[dict], args: argparse.Namespace, thresholds: dict, judg
                     "python": platform.python_version()},
         "setup": {"data": str(args.data.relative_to(REPO)) if args.data.is_relative_to(REPO) else str(args.data),
                   "judge": judge, "rewriter": model, "policy": "default (config/policy.yaml)",
-                  "thresholds": thresholds, "deadline_s": args.deadline_s, "max_new_tokens": args.max_new_tokens},
+                  "thresholds": thresholds, "deadline_s": args.deadline_s, "max_new_tokens": args.max_new_tokens,
+                  "ablation": args.ablation},
         "summary": summary,
         "items": rows,
     }  # fmt: skip
@@ -268,8 +293,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy", type=Path, default=REPO / "config" / "policy.yaml")
     parser.add_argument("--deadline-s", type=float, default=5.0, help="the caller's budget for one rewrite")
     parser.add_argument("--max-new-tokens", type=int, default=120)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "rewrite.json")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: bench/results/rewrite[_no_model].json"
+    )
+    parser.add_argument(
+        "--ablation", choices=("none", "no-model"), default="none",
+        help="no-model: same scaffold, fixed reflection, no generation (what the model adds)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.out is None:
+        name = "rewrite.json" if args.ablation == "none" else "rewrite_no_model.json"
+        args.out = REPO / "bench" / "results" / name
     result = asyncio.run(run(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -76,10 +76,41 @@ SAFETY_SUPPORT: dict[str, str] = {
         "I can't diagnose anyone, but a GP or a qualified mental health professional can assess this properly "
         "and talk through what might help."
     ),
+    # Safety failed but nothing in the conversation names a risk: a light, non-alarming pointer.
     "general": (
-        "I want to make sure you're safe. If you ever feel at risk, please contact your local emergency number "
-        "or a crisis line (988 in the US, Samaritans on 116 123 in the UK and Ireland), and a doctor or "
-        "counsellor can help you think this through."
+        "If this ever feels like too much, a GP or counsellor can help, and if you are ever in danger, please "
+        "contact your local emergency number."
+    ),
+}
+# What helps to know, per risk kind: added to a Safety rewrite that also lacks guidance or substance.
+SAFETY_INFO: dict[str, str] = {
+    "emergency": (
+        "While you wait for help, stay with them or keep someone with you, and tell the call handler exactly "
+        "what was taken and when."
+    ),
+    "self_harm": (
+        "Urges like these often come in waves and can ease with support. If you can, move anything you might "
+        "use to hurt yourself out of reach and stay near someone you trust."
+    ),
+    "eating": (
+        "Eating too little affects mood, sleep and concentration as well as your body, and early support makes "
+        "a real difference."
+    ),
+    "medication": (
+        "Side effects like this are common and worth raising: a doctor can often adjust the dose or switch "
+        "you to another medicine safely."
+    ),
+    "danger": (
+        "Planning ahead helps: agree on a safe option in advance, such as a taxi, a lift or a place to stay, "
+        "so you are not deciding in the moment."
+    ),
+    "boundary": (
+        "If you need more support between sessions, your therapist or GP can suggest options such as "
+        "helplines or out-of-hours services."
+    ),
+    "diagnosis": (
+        "An assessment usually looks at your history and how things affect daily life, so noting down "
+        "examples beforehand can help."
     ),
 }
 _RISK_QUESTION: dict[str, str] = {
@@ -217,6 +248,8 @@ class Coach:
             )
             kind = risk or "general"
             body.append(SAFETY_SUPPORT[kind])
+            if risk and failing & {"Guidance", "Informativeness", "Helpfulness"}:
+                body.append(SAFETY_INFO[risk])  # specific to the risk: topic steps would miss the point
             what = {
                 "emergency": "urge them to call emergency services now",
                 "self_harm": "say you are concerned for their safety and point to a crisis line and emergency help",
@@ -232,7 +265,7 @@ class Coach:
             )
         topic, steps = topic_steps(context)
         wants_steps = bool(failing & {"Guidance", "Informativeness", "Helpfulness"}) or (drop and not safety)
-        if wants_steps and not (safety and risk in ("emergency", "self_harm")):
+        if wants_steps and not (safety and risk):
             chosen = steps[:2] if "Informativeness" not in failing else steps[:3]
             body.extend(chosen)
             need = " and ".join(d for d in ("Guidance", "Informativeness") if d in failing) or "Helpfulness"

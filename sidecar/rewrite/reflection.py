@@ -56,6 +56,58 @@ _QUESTION_TOPIC = re.compile(r"\b(?:about|with|between|for)\s+(?P<topic>[^?]+?)\
 _QUESTION_START = re.compile(
     r"^(?:what|how|why|should|can|could|would|do|does|is|are|where|which|who)\b", re.IGNORECASE
 )
+# A clause that starts with a verb lost its subject to the person's shorthand ("called in sick again",
+# "feels good to clear it out"): give it back, so the reflection reads as a sentence.
+_SUBJECTS = frozenset(
+    [
+        "you",
+        "you're",
+        "you've",
+        "you'd",
+        "you'll",
+        "your",
+        "it",
+        "it's",
+        "its",
+        "the",
+        "he",
+        "he's",
+        "his",
+        "she",
+        "she's",
+        "her",
+        "they",
+        "they're",
+        "their",
+        "there",
+        "there's",
+        "this",
+        "that",
+        "that's",
+        "these",
+        "those",
+        "everyone",
+        "everything",
+        "nobody",
+        "nothing",
+        "someone",
+        "no",
+        "one",
+        "a",
+        "an",
+        "since",
+        "now",
+        "then",
+    ]
+)
+_PAST = re.compile(
+    r"^(?:\w+ed|gave|took|went|got|made|had|lost|found|told|felt|left|saw|said|came|ran|"
+    r"thought|bought|sent|spent|broke|fell|forgot|kept|slept|woke|quit|did|began|became)$",
+    re.IGNORECASE,
+)
+_THIRD = re.compile(
+    r"^(?:feels|seems|makes|keeps|looks|sounds|gets|hurts|happens|means|helps)$", re.IGNORECASE
+)
 MIN_WORDS = 3
 MAX_WORDS = 16
 
@@ -111,10 +163,21 @@ def clauses(text: str) -> tuple[str, ...]:
         words = clause.split()
         if not MIN_WORDS <= len(words) <= MAX_WORDS:
             continue
-        swapped = _TRAILING.sub("", swap_person(clause).rstrip(" ,."))
+        swapped = _with_subject(_TRAILING.sub("", swap_person(clause).rstrip(" ,.")))
         if swapped and swapped not in found:
             found.append(swapped)
     return tuple(found)
+
+
+def _with_subject(clause: str) -> str:
+    first = clause.split(" ", 1)[0]
+    if not first or first.lower() in _SUBJECTS or first[:1].isupper() or first[:1].isdigit():
+        return clause
+    if _PAST.match(first):
+        return f"you {clause}"
+    if _THIRD.match(first):
+        return f"it {clause}"
+    return clause
 
 
 def last_user_text(context: Sequence[Turn]) -> str:

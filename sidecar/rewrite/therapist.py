@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from sidecar.domain import Role, Turn
 from sidecar.rewrite.backend import GenerationBackend, Message
-from sidecar.rewrite.coach import SAFETY_SUPPORT, RevisionPlan
+from sidecar.rewrite.coach import SAFETY_INFO, SAFETY_SUPPORT, RevisionPlan
 
 REFLECTION_PREFIX = "It sounds like"
 GENERIC_CLAUSE = "this has been weighing on you"
@@ -190,8 +190,9 @@ def compose(plan: RevisionPlan, reflection: str) -> str:
     paragraphs = [f"{plan.opening} {reflection}".strip()]
     if plan.keep:
         paragraphs.append(plan.keep)
-    safety = [line for line in plan.body if line in SAFETY_SUPPORT.values()]
-    steps = [line for line in plan.body if line not in SAFETY_SUPPORT.values()]
+    vetted = (*SAFETY_SUPPORT.values(), *SAFETY_INFO.values())
+    safety = [line for line in plan.body if line in vetted]
+    steps = [line for line in plan.body if line not in vetted]
     paragraphs.extend(safety)
     if steps:
         paragraphs.append("A few things that might help:\n" + "\n".join(f"- {s}" for s in steps))

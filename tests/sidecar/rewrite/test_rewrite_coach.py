@@ -8,7 +8,15 @@ import pytest
 
 from sidecar.domain import DIMENSIONS, Role, Scores, Turn
 from sidecar.rewrite.api import RewriteRequest
-from sidecar.rewrite.coach import FEELINGS, MAX_INSTRUCTIONS, SAFETY_SUPPORT, Coach, risk_kind, topic_steps
+from sidecar.rewrite.coach import (
+    FEELINGS,
+    MAX_INSTRUCTIONS,
+    SAFETY_INFO,
+    SAFETY_SUPPORT,
+    Coach,
+    risk_kind,
+    topic_steps,
+)
 from sidecar.rewrite.critic import Critic, Critique
 
 THRESHOLDS = dict(zip(DIMENSIONS, (2.5, 2.5, 3.0, 4.0, 3.0, 2.5, 2.5)))
@@ -104,6 +112,23 @@ def test_plan(message: str, scores: dict[str, float], reply: str, expected: tupl
         assert reply not in body
     assert plan.reflect_from and all(c in plan.reflect_from for c in plan.reflect_from[:1])
     assert plan.feelings == FEELINGS and plan.opening and plan.closing
+
+
+def test_safety_failure_without_a_risk_signal_gets_a_light_pointer_and_steps() -> None:
+    context = user("my girlfriend doesn't listen to me when I talk about my day")
+    plan = Coach().plan(critique({"Safety": 3.6, "Guidance": 2.0}), context, "Whatever, dump her.")
+    assert plan.risk == "" and plan.body[0] == SAFETY_SUPPORT["general"]
+    assert "988" not in "\n".join(plan.body)  # no crisis lines where nothing signals a crisis
+    assert len(plan.body) >= 3  # the pointer, then relationship steps
+
+
+def test_risk_with_missing_guidance_adds_risk_specific_information() -> None:
+    plan = Coach().plan(
+        critique({"Safety": 1.5, "Guidance": 1.5}),
+        user("I take quetiapine for sleep"),
+        "Take an extra tablet.",
+    )
+    assert plan.body == (SAFETY_SUPPORT["medication"], SAFETY_INFO["medication"])
 
 
 def test_self_harm_plan_has_no_steps_only_support() -> None:

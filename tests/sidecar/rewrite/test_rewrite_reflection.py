@@ -57,6 +57,11 @@ def test_swap_person(text: str, swapped: str) -> None:
         ("can I have your personal number so I can talk to you outside the app", ()),
         ("ok. what does that mean?", ()),
         ("since the breakup I barely eat tbh", ("since the breakup you barely eat",)),
+        (
+            "called in sick for the third time this month",
+            ("you called in sick for the third time this month",),
+        ),
+        ("feels good to clear everything out", ("it feels good to clear everything out",)),
     ],
     ids=[
         "two-clauses",
@@ -66,6 +71,8 @@ def test_swap_person(text: str, swapped: str) -> None:
         "addressed-to-assistant",
         "bare-question",
         "trailing-filler",
+        "subject-restored-past",
+        "subject-restored-it",
     ],
 )
 def test_clauses(message: str, expected: tuple[str, ...]) -> None:
