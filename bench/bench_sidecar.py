@@ -69,65 +69,94 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-# --- 1. raw onnxruntime ----------------------------------------------------------------------------
+# --- raw onnxruntime, in this process --------------------------------------------------------------
 
 
-def measure_raw(config_path: Path, pairs: list, seconds: float) -> dict:
-    config = load_config(config_path)
-    judge = Judge.load(config.judge)
-    session = judge._session
-    encoded = [judge.encode([p]) for p in pairs]
+class RawJudge:
+    """The bundle's session, opened exactly as the sidecar opens it, driven directly."""
 
-    def feeds(batch):
-        return {
+    def __init__(self, config_path: Path, pairs: list) -> None:
+        self.judge = Judge.load(load_config(config_path).judge)
+        self.session = self.judge._session
+        self.pairs = pairs
+        self.encoded = [self.judge.encode([p]) for p in pairs]
+        # Batches of 32 consecutive probes, padded to their longest: what a plain batch-32 caller runs.
+        self.batches = [
+            self.judge.encode([pairs[(i + j) % len(pairs)] for j in range(32)])
+            for i in range(0, len(pairs), 32)
+        ]
+        for batch in self.encoded[:20]:
+            self.run(batch)
+
+    def run(self, batch) -> None:
+        feeds = {
             "input_ids": batch.input_ids,
             "attention_mask": batch.attention_mask,
             "token_type_ids": batch.token_type_ids,
         }
+        self.session.run(["scores"], feeds)
 
-    for batch in encoded[:20]:
-        session.run(["scores"], feeds(batch))
-    run_ms, encode_run_ms = [], []
-    for _ in range(3):
-        for pair, batch in zip(pairs, encoded):
+    def batch32_rate(self, seconds: float) -> float:
+        done, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            for batch in self.batches:
+                self.run(batch)
+                done += batch.input_ids.shape[0]
+        return done / (time.perf_counter() - started)
+
+    def info(self) -> dict:
+        model = self.judge.model_path
+        plain = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        default_ms = []
+        for batch in self.encoded:
+            feeds = {
+                "input_ids": batch.input_ids,
+                "attention_mask": batch.attention_mask,
+                "token_type_ids": batch.token_type_ids,
+            }
             t = time.perf_counter()
-            session.run(["scores"], feeds(batch))
+            plain.run(["scores"], feeds)
+            default_ms.append((time.perf_counter() - t) * 1000)
+        return {
+            "provider": self.judge.provider,
+            "model": str(model.relative_to(REPO) if model.is_relative_to(REPO) else model),
+            "judge": self.judge.version,
+            "tokens_per_pair_median": int(
+                statistics.median(int(b.attention_mask.sum()) for b in self.encoded)
+            ),
+            "batch1_run_p50_ms_ort_defaults": percentile(default_ms, 50),
+        }
+
+
+def measure_single(raw: RawJudge, target: str, requests: list[pb.ScoreRequest]) -> dict:
+    """Interleaved, pair by pair: raw session.run, raw encode + run, Score over loopback.
+
+    Interleaving keeps the comparison fair on a machine whose other load drifts.
+    """
+    channel = grpc.insecure_channel(target)
+    stub = pb_grpc.GuardrailStub(channel)
+    for request in requests[:20]:
+        stub.Score(request, timeout=10)
+    run_ms, encode_run_ms, score_ms = [], [], []
+    for _ in range(3):
+        for pair, batch, request in zip(raw.pairs, raw.encoded, requests):
+            t = time.perf_counter()
+            raw.run(batch)
             run_ms.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
-            judge.score_batch([pair])
+            raw.judge.score_batch([pair])
             encode_run_ms.append((time.perf_counter() - t) * 1000)
-
-    batches = [
-        judge.encode([pairs[(i + j) % len(pairs)] for j in range(32)]) for i in range(0, len(pairs), 32)
-    ]
-    session.run(["scores"], feeds(batches[0]))
-    done, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        for batch in batches:
-            session.run(["scores"], feeds(batch))
-            done += 32
-    batch32_rate = done / (time.perf_counter() - started)
-
-    # Reference: a plain session with onnxruntime's default options.
-    plain = ort.InferenceSession(str(judge.model_path), providers=["CPUExecutionProvider"])
-    default_ms = []
-    for batch in encoded:
-        t = time.perf_counter()
-        plain.run(["scores"], feeds(batch))
-        default_ms.append((time.perf_counter() - t) * 1000)
-    tokens = [int(b.attention_mask.sum()) for b in encoded]
+            t = time.perf_counter()
+            stub.Score(request, timeout=10)
+            score_ms.append((time.perf_counter() - t) * 1000)
+    channel.close()
     return {
-        "provider": judge.provider,
-        "model": str(
-            judge.model_path.relative_to(REPO) if judge.model_path.is_relative_to(REPO) else judge.model_path
-        ),
-        "judge": judge.version,
-        "tokens_per_pair_median": int(statistics.median(tokens)),
-        "batch1_run_p50_ms": percentile(run_ms, 50),
-        "batch1_run_p95_ms": percentile(run_ms, 95),
-        "batch1_encode_run_p50_ms": percentile(encode_run_ms, 50),
-        "batch1_run_p50_ms_ort_defaults": percentile(default_ms, 50),
-        "batch32_pairs_per_s": batch32_rate,
+        "calls": len(score_ms),
+        "raw_run_p50_ms": percentile(run_ms, 50),
+        "raw_run_p95_ms": percentile(run_ms, 95),
+        "raw_encode_run_p50_ms": percentile(encode_run_ms, 50),
+        "score_p50_ms": percentile(score_ms, 50),
+        "score_p95_ms": percentile(score_ms, 95),
     }
 
 
@@ -181,25 +210,6 @@ def _tree(pid: int) -> list[int]:
         for child in task.read_text().split():
             found += _tree(int(child))
     return found
-
-
-def measure_single(target: str, requests: list[pb.ScoreRequest]) -> dict:
-    channel = grpc.insecure_channel(target)
-    stub = pb_grpc.GuardrailStub(channel)
-    for request in requests[:20]:
-        stub.Score(request, timeout=10)
-    latencies = []
-    for _ in range(3):
-        for request in requests:
-            t = time.perf_counter()
-            stub.Score(request, timeout=10)
-            latencies.append((time.perf_counter() - t) * 1000)
-    channel.close()
-    return {
-        "score_p50_ms": percentile(latencies, 50),
-        "score_p95_ms": percentile(latencies, 95),
-        "calls": len(latencies),
-    }
 
 
 async def _load(target: str, requests: list[pb.ScoreRequest], concurrency: int, seconds: float) -> dict:
@@ -272,34 +282,41 @@ def main() -> int:
     requests = [to_pb(p) for p in pairs]
     info = machine()
     print(f"machine: {info['cpu']} x{info['cores']}, load {info['load_average_at_start']}", flush=True)
-    raw = measure_raw(args.config, pairs, args.seconds)
-    print(
-        f"raw: {raw['batch1_run_p50_ms']:.2f} ms batch-1, {raw['batch32_pairs_per_s']:.0f} pairs/s batch-32",
-        flush=True,
-    )
-
-    results: dict = {
-        "machine": info,
-        "workload": f"{len(pairs)} probes from {PROBES.relative_to(REPO)}",
-        "raw": raw,
-    }
+    results: dict = {"machine": info, "workload": f"{len(pairs)} probes from {PROBES.relative_to(REPO)}"}
     with tempfile.TemporaryDirectory() as tmp:
+        # Start-up first, while nothing else of ours runs.
         process, target, serving_s = start_sidecar(args.config, Path(tmp), rewriter="none")
         try:
             rss_start, _ = rss_mb(process.pid)
-            single = measure_single(target, requests)
+            raw = RawJudge(args.config, pairs)
+            single = measure_single(raw, target, requests)
+            print(
+                f"single: Score p50 {single['score_p50_ms']:.2f} ms, raw {single['raw_run_p50_ms']:.2f} ms",
+                flush=True,
+            )
+            # Throughput A-B-A: raw batch-32, the sidecar at N concurrent, raw again; raw = the mean.
+            raw_before = raw.batch32_rate(args.seconds / 2)
             load = asyncio.run(_load(target, requests, args.concurrency, args.seconds))
+            raw_after = raw.batch32_rate(args.seconds / 2)
             rss_end, rss_peak = rss_mb(process.pid)
         finally:
             process.terminate()
             process.wait(30)
+        results["raw"] = raw.info() | {
+            "batch1_run_p50_ms": single["raw_run_p50_ms"],
+            "batch1_run_p95_ms": single["raw_run_p95_ms"],
+            "batch1_encode_run_p50_ms": single["raw_encode_run_p50_ms"],
+            "batch32_pairs_per_s": (raw_before + raw_after) / 2,
+            "batch32_pairs_per_s_before_after": [raw_before, raw_after],
+        }
+        del raw
         results["sidecar"] = {
             "rewriter": "none",
             "serving_s": serving_s,
             "rss_mb_after_start": rss_start,
             "rss_mb_after_load": rss_end,
             "rss_mb_peak": rss_peak,
-            "single": single,
+            "single": {k: v for k, v in single.items() if not k.startswith("raw_")},
             "load": load,
         }
         if args.with_rewriter:
@@ -311,6 +328,7 @@ def main() -> int:
                 process.wait(30)
             results["sidecar_with_rewriter"] = {"serving_s": serving_rw, "rss_mb_after_start": rss_rw}
 
+    raw = results["raw"]
     side = results["sidecar"]
     ratios = {
         "score_p50_vs_raw": side["single"]["score_p50_ms"] / raw["batch1_run_p50_ms"],
