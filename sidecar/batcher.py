@@ -109,6 +109,8 @@ class MicroBatcher:
             futures.append(future)
         self._wakeup.set()
         try:
+            if len(futures) == 1:  # the common case: no gathering future to build
+                return [await futures[0]]
             return list(await asyncio.gather(*futures))
         finally:
             # Caller cancelled (or one pair failed): drop the rest before they reach the model.

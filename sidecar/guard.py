@@ -222,7 +222,9 @@ class Guard:
                 work.close()
                 raise DeadlineExceeded("the deadline passed before the judge could start; allow more time")
             try:
-                scored = await asyncio.wait_for(work, timeout=left)
+                # asyncio.timeout, unlike wait_for, wraps no extra task around the call.
+                async with asyncio.timeout(left):
+                    scored = await work
             except TimeoutError:
                 waited = (time.perf_counter() - started) * 1000
                 raise DeadlineExceeded(
