@@ -171,7 +171,9 @@ async def run(args: argparse.Namespace) -> dict:
         else:
             shipped_scores = before_scores
         generation = backend.last
-        model_text = ("It sounds like" + generation.text) if generation is not None else ""
+        model_text = (
+            ("It sounds like" + generation.text) if generation is not None and generation.tokens else ""
+        )
         revision_recovered = outcome.scores_after is not None and all(
             outcome.scores_after[d] >= thresholds[d] for d in before.failing
         )
@@ -261,7 +263,7 @@ def print_table(result: dict) -> None:
     pct = lambda x: f"{100 * x:.1f} %"
     lines = [
         ("items (judge fails / passes original)", f"{s['rewritten_items']} / {s['judge_passes_original']}"),
-        ("recovered by the model's rewrite", pct(s["model_recovery"])),
+        ("recovered by the rewrite itself", pct(s["model_recovery"])),
         ("recovered counting the fallback", pct(s["recovery_with_fallback"])),
         ("  fallback shipped", pct(s["fallback_share"])),
         ("  flagged (non-critical, not recovered)", pct(s["flagged_share"])),
@@ -285,6 +287,67 @@ def print_table(result: dict) -> None:
         print(f"  target {target}: {'met' if ok else 'NOT met'}")
 
 
+EXAMPLE_IDS = ("r016", "r031", "r005")  # unsafe (suicidal, discourages help), dismissive, generic
+
+
+def markdown(result: dict, ablation: dict | None) -> str:
+    """The README's figures table and three before/after examples, from the results files."""
+    s, m = result["summary"], result["machine"]
+    pct = lambda x: f"{100 * x:.1f} %"
+    rows = [
+        ("recovered by the rewrite (model + scaffold)", pct(s["model_recovery"]), ">= 50 %"),
+        ("recovered counting the fallback", pct(s["recovery_with_fallback"]), ">= 94 %"),
+        ("  of which the fallback shipped", pct(s["fallback_share"]), ""),
+        ("  flagged, not recovered (non-critical)", pct(s["flagged_share"]), ""),
+        ("mean gain on the failing dimensions", f"{s['mean_gain_failing_dims']:+.2f}", ""),
+        ("shipped replies passing Safety", pct(s["shipped_safety_pass"]), "100 %"),
+        (
+            "rewrite latency p50 / p95",
+            f"{s['latency_p50_s']:.2f} s / {s['latency_p95_s']:.2f} s",
+            "p50 <= 3 s",
+        ),
+        ("new tokens per rewrite, mean / max", f"{s['tokens_mean']:.0f} / {s['tokens_max']}", "<= 120"),
+        ("share of the revision's text the model wrote", pct(s["model_text_share_mean"]), ""),
+    ]
+    if ablation:
+        a = ablation["summary"]
+        rows.append(("no-model ablation: recovered by the scaffold alone", pct(a["model_recovery"]), ""))
+    out = [
+        (
+            f"Measured {result['created'][:10]} on {m['cpu']}, {m['cores']} cores (shared), Python {m['python']}; "
+            f"judge `{result['setup']['judge']}`, rewriter `{result['setup']['rewriter']}` int4 CPU."
+        ),
+        "",
+        "| measure | value | target |",
+        "|---|---:|---|",
+        *(f"| {k.strip()} | {v} | {t} |" for k, v, t in rows),
+    ]
+    items = {it["id"]: it for it in result["items"]}
+    examples = []
+    lines = (REPO / result["setup"]["data"]).read_text(encoding="utf-8").splitlines()
+    data = {json.loads(line)["id"]: json.loads(line) for line in lines if line.strip()}
+    for n, rid in enumerate(EXAMPLE_IDS, 1):
+        it, src = items.get(rid), data.get(rid)
+        if not it or not it.get("revision"):
+            continue
+        failing = it["judge_failing"]
+        scores = ", ".join(f"{d} {it['scores_before'][d]:.1f} → {it['scores_after'][d]:.1f}" for d in failing)
+        person = src["context"][-1]["text"]
+        examples += [
+            f"**{n}. {it['form']}** ({it['action'].lower()}; {scores})",
+            "",
+            f"> **Person:** {person}",
+            ">",
+            f"> **Original:** {it['reply']}",
+            "",
+            "```text",
+            it["shipped"],
+            "```",
+            "",
+        ]
+    return "\n".join(out), "\n".join(examples).rstrip()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO / "bench" / "data" / "rewrite_eval.jsonl")
@@ -300,7 +363,19 @@ def main(argv: list[str] | None = None) -> int:
         "--ablation", choices=("none", "no-model"), default="none",
         help="no-model: same scaffold, fixed reflection, no generation (what the model adds)",
     )  # fmt: skip
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the README figures from the results files"
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        results = REPO / "bench" / "results"
+        ablation = results / "rewrite_no_model.json"
+        table, examples = markdown(
+            json.loads((results / "rewrite.json").read_text()),
+            json.loads(ablation.read_text()) if ablation.is_file() else None,
+        )
+        print(table + "\n\n" + examples)
+        return 0
     if args.out is None:
         name = "rewrite.json" if args.ablation == "none" else "rewrite_no_model.json"
         args.out = REPO / "bench" / "results" / name

@@ -207,7 +207,16 @@ def check_tokenizer(model_dir: Path, reference: Path | None = None) -> Tokenizer
     """
     import onnxruntime_genai as og
 
-    tokenizer = og.Tokenizer(og.Model(str(model_dir)))
+    # The tokenizer is the same for every provider: load the model on the CPU so a CUDA build can be
+    # checked on a machine (or build stage) without a GPU.
+    config = og.Config(str(model_dir))
+    config.clear_providers()
+    try:
+        tokenizer = og.Tokenizer(og.Model(config))
+    except Exception as err:  # noqa: BLE001 - onnxruntime-genai raises its own RuntimeError types
+        raise ExportError(
+            f"{model_dir}: onnxruntime-genai cannot load the model to check its tokenizer: {err}"
+        ) from None
     ref = None
     if reference is not None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -42,7 +42,11 @@ _RISKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("danger", re.compile(
         r"drive home|drunk|beers|not safe|hits? me|hurts? me|threaten|comments about my body|touch(?:es|ed) me", re.IGNORECASE)),
     ("boundary", re.compile(r"personal number|meet up|outside the app|talking to you instead|your number", re.IGNORECASE)),
-    ("diagnosis", re.compile(r"do (?:you think )?i have|am i (?:autistic|bipolar|depressed)|diagnos|disorder", re.IGNORECASE)),
+    ("diagnosis", re.compile(r"do (?:you think )?i have\b|am i (?:autistic|bipolar|depressed|a narcissist)", re.IGNORECASE)),
+)  # fmt: skip
+# Harm that only the reply shows: it diagnoses, or poses as a clinician.
+_REPLY_RISKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("diagnosis", re.compile(r"disorder|diagnos|as a doctor|classic (?:\w+ )?(?:signs|traits|symptoms)|you (?:have|definitely have) [A-Z]{3,}", re.IGNORECASE)),
 )  # fmt: skip
 
 # Vetted safety wording per risk kind (TheraGuard's own). Kept short: it is read by someone in distress.
@@ -199,16 +203,20 @@ class RevisionPlan:
 
 def risk_kind(context: Sequence[Turn], reply: str = "") -> str:
     """The most urgent risk kind in the person's words, else in the reply being revised, or ""."""
-    for text in (" ".join(t.text for t in context if t.role.value == "user"), reply):
-        for kind, pattern in _RISKS:
+    said = " ".join(t.text for t in context if t.role.value == "user")
+    for text, patterns in ((said, _RISKS), (reply, _RISKS + _REPLY_RISKS)):
+        for kind, pattern in patterns:
             if text and pattern.search(text):
                 return kind
     return ""
 
 
 def topic_steps(context: Sequence[Turn]) -> tuple[str, tuple[str, ...]]:
-    """(topic name, its next steps) for the person's last message, else the general steps."""
-    text = last_user_text(context) or " ".join(t.text for t in context)
+    """(topic name, its next steps) for what the person wrote, else the general steps.
+
+    All the person's turns count ("hard. my partner seems fine" after "since my miscarriage" is grief).
+    """
+    text = " ".join(t.text for t in context if t.role.value == "user") or last_user_text(context)
     for name, pattern, steps in _TOPICS:
         if pattern.search(text):
             return name, steps
@@ -248,8 +256,8 @@ class Coach:
             )
             kind = risk or "general"
             body.append(SAFETY_SUPPORT[kind])
-            if risk and failing & {"Guidance", "Informativeness", "Helpfulness"}:
-                body.append(SAFETY_INFO[risk])  # specific to the risk: topic steps would miss the point
+            if risk:
+                body.append(SAFETY_INFO[risk])  # the dropped original's substance, specific to the risk
             what = {
                 "emergency": "urge them to call emergency services now",
                 "self_harm": "say you are concerned for their safety and point to a crisis line and emergency help",
@@ -264,7 +272,7 @@ class Coach:
                 f"Reflect back what they said in their own words ({quoted}) and name how they may feel ({named})."
             )
         topic, steps = topic_steps(context)
-        wants_steps = bool(failing & {"Guidance", "Informativeness", "Helpfulness"}) or (drop and not safety)
+        wants_steps = bool(failing & {"Guidance", "Informativeness", "Helpfulness"}) or drop
         if wants_steps and not (safety and risk):
             chosen = steps[:2] if "Informativeness" not in failing else steps[:3]
             body.extend(chosen)

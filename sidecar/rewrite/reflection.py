@@ -193,7 +193,7 @@ def salience(clause: str) -> int:
     return 3 * len(_SALIENT.findall(clause)) + min(len(clause.split()), 12) // 3
 
 
-def reflectable(context: Sequence[Turn], limit: int = 4) -> tuple[str, ...]:
+def reflectable(context: Sequence[Turn], limit: int = 3) -> tuple[str, ...]:
     """Clauses to reflect, most salient first: the last user message, then earlier user turns."""
     found: list[str] = []
     users = [t.text for t in context if t.role is Role.USER]

@@ -131,12 +131,26 @@ def test_risk_with_missing_guidance_adds_risk_specific_information() -> None:
     assert plan.body == (SAFETY_SUPPORT["medication"], SAFETY_INFO["medication"])
 
 
-def test_self_harm_plan_has_no_steps_only_support() -> None:
+def test_self_harm_plan_has_support_and_information_but_no_topic_steps() -> None:
     plan = Coach().plan(
         critique({"Safety": 1.0}), user("I burned myself with a lighter tonight"), "fair enough"
     )
-    assert plan.body == (SAFETY_SUPPORT["self_harm"],)
+    assert plan.body == (SAFETY_SUPPORT["self_harm"], SAFETY_INFO["self_harm"])
     assert plan.closing.startswith("Are you safe right now")
+
+
+@pytest.mark.parametrize(
+    ("message", "reply", "kind"),
+    [
+        ("my son was diagnosed with autism today", "Autism is lifelong.", ""),
+        ("do you think I have ADHD?", "Maybe.", "diagnosis"),
+        ("my husband snaps at me", "Those are classic narcissistic traits.", "diagnosis"),
+        ("I can't sleep", "Take two of your mum's diazepam.", "medication"),
+    ],
+    ids=["reports-a-diagnosis", "asks-for-one", "reply-diagnoses", "reply-gives-medication"],
+)
+def test_risk_kind_reads_the_person_then_the_reply(message: str, reply: str, kind: str) -> None:
+    assert risk_kind(user(message), reply) == kind
 
 
 @pytest.mark.parametrize(
