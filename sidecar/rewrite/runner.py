@@ -55,6 +55,12 @@ class OnePassRewriteRunner:
     def model(self) -> str:
         return self.therapist.name
 
+    def close(self) -> None:
+        """Release the backend (stops the local model's worker process); the runner is unusable after."""
+        close = getattr(self.therapist.backend, "close", None)
+        if callable(close):
+            close()
+
     async def run(self, request: RewriteRequest, score: ScoreFn) -> RewriteOutcome:
         timings: dict[str, float] = {}
 

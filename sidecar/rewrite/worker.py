@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -131,6 +132,7 @@ class ProcessBackend:
         self._restarting = False
         self.restarts = 0
         self._worker, info = self._spawn()
+        self._finalizer = weakref.finalize(self, _stop_quietly, self._worker)
         self.name: str = info["name"]
         self.execution_provider: str = info["execution_provider"]
         self.warm_up_s: float = info["warm_up_s"]
@@ -232,6 +234,8 @@ class ProcessBackend:
                 old.stop(1)
                 worker, _ = self._spawn()
                 self._worker = worker
+                self._finalizer.detach()
+                self._finalizer = weakref.finalize(self, _stop_quietly, worker)
                 self.restarts += 1
                 _log.warning("rewriter_worker_restarted", extra={"restarts": self.restarts})
             except Exception as err:  # noqa: BLE001 - calls keep failing with BackendError; log the type
@@ -243,7 +247,13 @@ class ProcessBackend:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the child (it also exits when the parent goes away: its stdin closes)."""
+        self._finalizer.detach()
         self._worker.stop(timeout)
+
+
+def _stop_quietly(worker: _Worker) -> None:
+    # A backend dropped without close() must not leave its child behind.
+    worker.stop(1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

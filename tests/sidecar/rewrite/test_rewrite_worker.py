@@ -65,3 +65,16 @@ def test_dead_worker_fails_fast_then_restarts(rewriter_dir: Path) -> None:
         assert out.tokens == 4
     finally:
         backend.close()
+
+
+@pytest.mark.slow
+def test_runner_close_stops_the_worker(rewriter_dir: Path) -> None:
+    from sidecar.rewrite.coach import Coach
+    from sidecar.rewrite.critic import Critic
+    from sidecar.rewrite.runner import OnePassRewriteRunner
+    from sidecar.rewrite.therapist import Therapist
+
+    backend = ProcessBackend(rewriter_dir)
+    process = backend._worker.process
+    OnePassRewriteRunner(Critic(), Coach(), Therapist(backend), 60).close()
+    assert process.wait(5) == 0  # exited cleanly at the end of its input
