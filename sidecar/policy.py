@@ -135,8 +135,10 @@ class PolicySet:
         """The named policy ("" = the default); InvalidRequest naming the known ones otherwise."""
         policy = self.policies.get(name or self.default_policy)
         if policy is None:
+            # Quote at most a valid name's length: the message travels in a header (16 KB hard limit).
+            shown = f"{name[:64]!r}" + (f"... ({len(name)} characters)" if len(name) > 64 else "")
             raise InvalidRequest(
-                f"policy: unknown policy {name!r}; known policies: {', '.join(sorted(self.policies))} "
+                f"policy: unknown policy {shown}; known policies: {', '.join(sorted(self.policies))} "
                 "(or leave it empty for the default)"
             )
         return policy
