@@ -137,6 +137,7 @@ class Outcome:
     action: str = ""  # Guard: the action name
     reason: str = ""  # Guard: the reason
     details: str = ""  # the status details of a failed call
+    same_reply: bool = False  # Guard: the reply to send is the original reply
 
 
 @dataclass(frozen=True)
@@ -219,16 +220,18 @@ async def drive(
         started = time.perf_counter()
         method = stub.Guard if call.rpc == "Guard" else stub.Score
         action = reason = details = ""
+        same = False
         try:
             response = await method(call.request, timeout=timeout)
             code = "OK"
             if call.rpc == "Guard":
                 action, reason = pb.Action.Name(response.action).removeprefix("ACTION_"), response.reason
+                same = response.reply == call.request.reply
         except grpc.aio.AioRpcError as err:
             code, details = err.code().name, err.details() or ""
         return Outcome(
             call.request.request_id, call.rpc, call.size, code,
-            (time.perf_counter() - started) * 1000, started - begun, action, reason, details[:200],
+            (time.perf_counter() - started) * 1000, started - begun, action, reason, details[:200], same,
         )  # fmt: skip
 
     async def worker() -> None:
