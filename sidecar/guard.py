@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sidecar.batcher import MicroBatcher, ScoredPair
 from sidecar.config import RewriterConfig
 from sidecar.domain import DIMENSIONS, Scores, Turn
-from sidecar.errors import DeadlineExceeded, JudgeUnavailable, Overloaded
+from sidecar.errors import DeadlineExceeded, InvalidRequest, JudgeUnavailable, Overloaded
 from sidecar.messages import Action, CheckRequest, DimensionResult, GuardResult, ScoreResult, VersionInfo
 from sidecar.policy import Decision, Policy, PolicySet, PolicyStore, Verdict, decide
 from sidecar.rewrite.api import RewriteOutcome, RewriteRequest, RewriteRunner
@@ -91,9 +91,17 @@ class Guard:
     async def score(self, call: CheckRequest, deadline: float | None) -> ScoreResult:
         return (await self.score_many([call], deadline))[0]
 
-    async def score_many(self, calls: Sequence[CheckRequest], deadline: float | None) -> list[ScoreResult]:
+    async def score_many(
+        self, calls: Sequence[CheckRequest], deadline: float | None, *, bulk: bool = False
+    ) -> list[ScoreResult]:
+        """Score calls together; ``bulk`` names a bad item by its index ("items[3].policy: ...")."""
         policies = self._policies.current
-        resolved = [self._resolve(policies, c) for c in calls]  # bad policy/override fails before any work
+        resolved = []
+        for index, call in enumerate(calls):  # a bad policy or override fails the call before any work
+            try:
+                resolved.append(self._resolve(policies, call))
+            except InvalidRequest as err:
+                raise InvalidRequest(f"items[{index}].{err}" if bulk else str(err)) from None
         scored = await self._score_pairs([(c.context, c.reply) for c in calls], deadline)
         results = []
         for call, (policy, thresholds), item in zip(calls, resolved, scored):

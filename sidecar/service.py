@@ -73,7 +73,7 @@ class GuardrailServicer(pb_grpc.GuardrailServicer):
         calls = bulk_from_pb(request, self._limits)
         if not calls:
             return pb.BulkScoreResponse()
-        results = await self.guard.score_many(calls, _deadline(context))
+        results = await self.guard.score_many(calls, _deadline(context), bulk=True)
         return bulk_to_pb(results)
 
     def admit(self, rpc: str) -> None:

@@ -140,7 +140,10 @@ def test_bad_input_is_invalid_argument_naming_the_problem(
     [
         ([pb.ScoreRequest(reply="ok")] * 257, "items has 257 entries; the limit is 256"),
         ([pb.ScoreRequest(reply="ok"), pb.ScoreRequest(reply="")], "items[1].reply must not be empty"),
-        ([pb.ScoreRequest(reply="ok", policy="nope")], "unknown policy 'nope'"),
+        (
+            [pb.ScoreRequest(reply="ok"), pb.ScoreRequest(reply="ok", policy="nope")],
+            "items[1].policy: unknown policy 'nope'",
+        ),
     ],
     ids=["bulk_over_limit", "bulk_bad_item_named_by_index", "bulk_unknown_policy"],
 )
