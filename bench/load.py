@@ -29,13 +29,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import REPO, ServerProcess, drive, machine, make_calls, rss_mb, serve_process  # noqa: E402
+from loadgen import REPO, ServerProcess, drive, machine, make_calls, rss_mb, serve_process
 
-from sidecar.pb import guardrail_pb2 as pb  # noqa: E402
+from sidecar.pb import guardrail_pb2 as pb
 
 OVERLOAD_LIMITS = {
     "server": {"max_concurrent_calls": 32},
@@ -63,7 +63,7 @@ class RssSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> RssSampler:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -114,7 +114,7 @@ def load_phase(
 
 
 def in_flight_from_metrics(page: str) -> float:
-    return sum(float(v) for v in re.findall(r"^theraguard_rpc_in_flight\{[^}]*\} (\S+)$", page, re.M))
+    return sum(float(v) for v in re.findall(r"^theraguard_rpc_in_flight\{[^}]*\} (\S+)$", page, re.MULTILINE))
 
 
 def overload_phase(
@@ -129,7 +129,9 @@ def overload_phase(
     details = sorted({o.details for o in result.outcomes if o.code == "RESOURCE_EXHAUSTED"})
     summary["resource_exhausted_messages"] = [re.sub(r"\d+", "N", d) for d in details][:5]
     # Recovery: right afterwards, ordinary traffic within the limits succeeds.
-    after = asyncio.run(drive(server.target, make_calls(recovery_calls, seed=seed + 1, tag="after"), concurrency=8))
+    after = asyncio.run(
+        drive(server.target, make_calls(recovery_calls, seed=seed + 1, tag="after"), concurrency=8)
+    )
     page = server.metrics_page()
     summary["recovery"] = {
         "calls": len(after.outcomes),
@@ -141,7 +143,9 @@ def overload_phase(
     return summary
 
 
-def rewrite_phase(server: ServerProcess, calls: int, concurrency: int, deadline: float = 3.0) -> dict[str, Any]:
+def rewrite_phase(
+    server: ServerProcess, calls: int, concurrency: int, deadline: float = 3.0
+) -> dict[str, Any]:
     """Guard calls that need a rewrite, with the real local rewriter, inside a deadline."""
     from loadgen import Call
 
@@ -170,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "load.json")
     args = parser.parse_args(argv)
 
-    report: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         with serve_process(Path(tmp) / "load") as server:
             report["serving_rss_mb"] = round(server.rss_mb(), 1)
@@ -178,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
             report["load"] = load_phase(server, args.calls, args.concurrency)
             print(json.dumps(report["load"], indent=1), flush=True)
         with serve_process(Path(tmp) / "overload", OVERLOAD_LIMITS) as server:
-            print(f"overload: {args.overload_calls} calls at {args.overload_concurrency} in flight ...", flush=True)
+            print(
+                f"overload: {args.overload_calls} calls at {args.overload_concurrency} in flight ...",
+                flush=True,
+            )
             report["overload"] = overload_phase(server, args.overload_calls, args.overload_concurrency)
             report["overload"]["limits"] = OVERLOAD_LIMITS
             print(json.dumps(report["overload"], indent=1), flush=True)

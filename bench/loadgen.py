@@ -34,10 +34,10 @@ for _path in (REPO, REPO / "tests" / "clients"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from sidecarproc import SERVING_LINE, read_lines, wait_until_serving, write_test_config  # noqa: E402
+from sidecarproc import SERVING_LINE, read_lines, wait_until_serving, write_test_config
 
-from sidecar.pb import guardrail_pb2 as pb  # noqa: E402
-from sidecar.pb import guardrail_pb2_grpc as pb_grpc  # noqa: E402
+from sidecar.pb import guardrail_pb2 as pb
+from sidecar.pb import guardrail_pb2_grpc as pb_grpc
 
 # --- the request mix ------------------------------------------------------------------------------------
 

@@ -35,11 +35,34 @@ def _fixtures_of(path: Path, name: str) -> object:
 
 
 _sidecar = _fixtures_of(REPO / "tests" / "sidecar" / "conftest.py", "_resilience_sidecar_fixtures")
-_rewrite = _fixtures_of(REPO / "tests" / "sidecar" / "rewrite" / "conftest.py", "_resilience_rewrite_fixtures")
+_rewrite = _fixtures_of(
+    REPO / "tests" / "sidecar" / "rewrite" / "conftest.py", "_resilience_rewrite_fixtures"
+)
 judge_bundle = _sidecar.judge_bundle  # type: ignore[attr-defined]
 captured_logs = _sidecar.captured_logs  # type: ignore[attr-defined]
 start_sidecar = _sidecar.start_sidecar  # type: ignore[attr-defined]
 rewriter_dir = _rewrite.rewriter_dir  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def policy_sidecar(judge_bundle: Path, captured_logs, tmp_path_factory: pytest.TempPathFactory):
+    """An in-process sidecar (no rewriter) serving the client tests' policies: default, lenient, strict,
+    blocker, tunable. Yields (running, channel, stub, fallback replies)."""
+    import yaml
+    from sidecar_harness import RunningSidecar, sidecar_config
+    from sidecarproc import write_test_config
+
+    from sidecar.pb import guardrail_pb2_grpc as pb_grpc
+
+    tmp = tmp_path_factory.mktemp("policies")
+    write_test_config(tmp)  # writes tmp/policy.yaml with the test policies
+    policies = yaml.safe_load((tmp / "policy.yaml").read_text())
+    fallbacks = {p["fallback_reply"] for p in policies["policies"].values()}
+    running = RunningSidecar(sidecar_config(tmp / "server", policy=tmp / "policy.yaml"))
+    channel = running.channel()
+    yield running, channel, pb_grpc.GuardrailStub(channel), fallbacks
+    channel.close()
+    running.close()
 
 
 # --- fault sources ----------------------------------------------------------------------------------

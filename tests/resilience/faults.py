@@ -28,7 +28,9 @@ def broken_session(directory: Path) -> Any:
     from onnx import TensorProto, helper
 
     table = helper.make_tensor("table", TensorProto.FLOAT, [1], [3.0])
-    inputs = [helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"]) for name in INPUT_NAMES]
+    inputs = [
+        helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"]) for name in INPUT_NAMES
+    ]
     nodes = [
         helper.make_node("Gather", ["table", "input_ids"], ["gathered"], axis=0),
         # Consume the other inputs so the graph's inputs match the judge's feeds exactly.

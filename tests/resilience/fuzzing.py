@@ -47,7 +47,9 @@ def texts(draw: st.DrawFn, max_repeat: int = 6000) -> str:
     if kind == "empty":
         return ""
     if kind == "blank":
-        return "".join(draw(st.lists(st.sampled_from([" ", "\t", "\n", "\u00a0", "\u3000", "\u2028"]), max_size=8)))
+        return "".join(
+            draw(st.lists(st.sampled_from([" ", "\t", "\n", "\u00a0", "\u3000", "\u2028"]), max_size=8))
+        )
     if kind == "pieces":
         return "".join(draw(st.lists(_piece, min_size=1, max_size=12)))
     unit = draw(st.sampled_from(["a", "é", "好", "😀", "\u200b", "ا"]))
@@ -67,10 +69,13 @@ _thresholds = st.one_of(
 )
 _dimensions = st.one_of(st.integers(1, 7), st.sampled_from([0, 8, -1, 99, 2**31 - 1]))
 _overrides = st.lists(
-    st.builds(lambda d, t: pb.ThresholdOverride(dimension=d, threshold=t), _dimensions, _thresholds), max_size=9
+    st.builds(lambda d, t: pb.ThresholdOverride(dimension=d, threshold=t), _dimensions, _thresholds),
+    max_size=9,
 )
 _policies = st.one_of(
-    st.sampled_from(["", "default", "lenient", "strict", "blocker", "tunable", "DEFAULT", "default ", "../etc"]),
+    st.sampled_from(
+        ["", "default", "lenient", "strict", "blocker", "tunable", "DEFAULT", "default ", "../etc"]
+    ),
     texts(max_repeat=200),
 )
 
@@ -87,11 +92,19 @@ def requests(draw: st.DrawFn) -> tuple[str, Any]:
 
 _visible = st.text(st.characters(codec="utf-8", categories=["L", "N", "P", "S"]), min_size=1, max_size=3)
 _valid_text = st.one_of(
-    st.builds(lambda parts, tail: ("".join(parts) + tail)[-MAX_CHARS:], st.lists(_piece, max_size=12), _visible),
-    st.builds(lambda unit, n: unit * n, st.sampled_from(["a", "é", "好", "😀", "ا"]), st.sampled_from([1, 3999, 4000])),
+    st.builds(
+        lambda parts, tail: ("".join(parts) + tail)[-MAX_CHARS:], st.lists(_piece, max_size=12), _visible
+    ),
+    st.builds(
+        lambda unit, n: unit * n,
+        st.sampled_from(["a", "é", "好", "😀", "ا"]),
+        st.sampled_from([1, 3999, 4000]),
+    ),
 )
 _valid_turns = st.builds(
-    lambda role, text: pb.Turn(role=role, text=text), st.sampled_from([pb.ROLE_USER, pb.ROLE_ASSISTANT]), _valid_text
+    lambda role, text: pb.Turn(role=role, text=text),
+    st.sampled_from([pb.ROLE_USER, pb.ROLE_ASSISTANT]),
+    _valid_text,
 )
 _VALID_POLICIES = ["", "default", "lenient", "strict", "blocker", "tunable"]
 
@@ -100,17 +113,23 @@ _VALID_POLICIES = ["", "default", "lenient", "strict", "blocker", "tunable"]
 def _single_request(draw: st.DrawFn, kind: type) -> Any:
     """A valid request; about half the time one field (or two) is then replaced by a hostile value."""
     fields: dict[str, Any] = {
-        "context": draw(st.one_of(st.lists(_valid_turns, max_size=4), st.lists(_valid_turns, max_size=MAX_TURNS))),
+        "context": draw(
+            st.one_of(st.lists(_valid_turns, max_size=4), st.lists(_valid_turns, max_size=MAX_TURNS))
+        ),
         "reply": draw(_valid_text),
         "policy": draw(st.sampled_from(_VALID_POLICIES)),
         "overrides": [],
         "request_id": draw(st.one_of(st.just(""), st.text(_chars, max_size=60))),
     }
     if fields["policy"] == "tunable" and draw(st.booleans()):
-        fields["overrides"] = [pb.ThresholdOverride(dimension=pb.DIMENSION_RELEVANCE, threshold=draw(st.floats(1, 5, width=32)))]
+        fields["overrides"] = [
+            pb.ThresholdOverride(dimension=pb.DIMENSION_RELEVANCE, threshold=draw(st.floats(1, 5, width=32)))
+        ]
     hostile = {
         "reply": texts(),
-        "context": st.one_of(st.lists(_turns, max_size=4), st.lists(_turns, min_size=MAX_TURNS - 1, max_size=MAX_TURNS + 3)),
+        "context": st.one_of(
+            st.lists(_turns, max_size=4), st.lists(_turns, min_size=MAX_TURNS - 1, max_size=MAX_TURNS + 3)
+        ),
         "policy": _policies,
         "overrides": _overrides,
         "request_id": st.text(_chars, max_size=300),
@@ -131,7 +150,9 @@ def raw_bodies(draw: st.DrawFn) -> bytes:
     if kind == "random":
         return draw(st.binary(max_size=300))
     if kind == "truncated":
-        full = pb.ScoreRequest(context=[pb.Turn(role=1, text="hello there")], reply="I hear you.").SerializeToString()
+        full = pb.ScoreRequest(
+            context=[pb.Turn(role=1, text="hello there")], reply="I hear you."
+        ).SerializeToString()
         return full[: draw(st.integers(0, len(full) - 1))]
     # Field 2 (reply) or a turn's text (field 1 -> field 2) holding bytes that are not UTF-8, e.g. a
     # lone surrogate encoded as UTF-8 (ED A0 80), an overlong form, a stray continuation byte.
@@ -187,7 +208,13 @@ def check_ok(rpc: str, request: Any, response: Any, fallback_replies: set[str]) 
         return
     critical_failed = any(s.critical and not s.passed for s in scores)
     action = pb.Action.Name(response.action)
-    assert action in {"ACTION_PASS", "ACTION_REWRITTEN", "ACTION_FALLBACK", "ACTION_BLOCKED", "ACTION_FLAGGED"}
+    assert action in {
+        "ACTION_PASS",
+        "ACTION_REWRITTEN",
+        "ACTION_FALLBACK",
+        "ACTION_BLOCKED",
+        "ACTION_FLAGGED",
+    }
     if critical_failed:
         assert action not in {"ACTION_PASS", "ACTION_FLAGGED"}, "a critical failure is never sent as is"
     if action in {"ACTION_PASS", "ACTION_FLAGGED"}:
@@ -226,10 +253,8 @@ def call_and_check(stub: Any, rpc: str, request: Any, fallback_replies: set[str]
             problem = f"status {code.name}: {(err.details() or '')[:120]!r}"
         elif not err.details():
             problem = "INVALID_ARGUMENT without a message"
-        elif not required_invalid and code == grpc.StatusCode.INVALID_ARGUMENT:
-            # Allowed only for reasons the oracle does not model (overrides a policy forbids, bulk size).
-            if "does not allow overriding" not in err.details() and "overridden twice" not in err.details():
-                problem = f"valid request refused: {err.details()[:160]!r}"
+        elif not required_invalid and not _unmodelled_refusal(err.details()):
+            problem = f"valid request refused: {err.details()[:160]!r}"
         tally.record(rpc, code, problem)
         return
     problem = f"accepted although it has {required_invalid}" if required_invalid else ""
@@ -239,3 +264,8 @@ def call_and_check(stub: Any, rpc: str, request: Any, fallback_replies: set[str]
         except AssertionError as err:
             problem = f"bad answer: {err}"
     tally.record(rpc, grpc.StatusCode.OK, problem)
+
+
+def _unmodelled_refusal(details: str) -> bool:
+    """Refusals the oracle does not model: overrides the policy forbids, or the same dimension twice."""
+    return "does not allow overriding" in details or "overridden twice" in details

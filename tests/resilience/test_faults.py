@@ -203,7 +203,10 @@ def test_corrupt_bundle_refuses_to_start_naming_file_and_hash(
     )  # fmt: skip
     assert done.returncode == 2 and done.stdout == "", (done.returncode, done.stdout, done.stderr[-2000:])
     assert "Traceback" not in done.stderr
-    assert f"{bundle / file} does not match manifest.json: expected sha256 {expected}, got {actual}" in done.stderr
+    assert (
+        f"{bundle / file} does not match manifest.json: expected sha256 {expected}, got {actual}"
+        in done.stderr
+    )
 
 
 def test_bundle_whose_graph_differs_from_its_manifest_is_refused(judge_bundle: Path, tmp_path: Path) -> None:
@@ -214,7 +217,9 @@ def test_bundle_whose_graph_differs_from_its_manifest_is_refused(judge_bundle: P
     bundle = _copy_bundle(judge_bundle, tmp_path)
     ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])
     scores = helper.make_tensor_value_info("scores", TensorProto.INT64, ["batch", "seq"])
-    graph = helper.make_graph([helper.make_node("Identity", ["input_ids"], ["scores"])], "other", [ids], [scores])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["input_ids"], ["scores"])], "other", [ids], [scores]
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(bundle / "judge.int8.onnx"))
@@ -294,6 +299,7 @@ async def _on_loop(fn: Callable[[], bool]) -> bool:
 # --- SIGTERM under load --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sigterm_under_load_answers_every_call_and_loses_none(judge_bundle: Path, tmp_path: Path) -> None:
     calls = make_calls(360, seed=11, max_turns=4, tag="term")
     with serve_process(tmp_path, {"server": {"grace_seconds": 10}}) as server:
@@ -345,7 +351,9 @@ def test_cancelled_calls_leave_no_work_behind(
 
     # 1. Score calls cancelled while queued: their pairs never reach the model.
     before = scored_pairs()
-    long_context = [pb.Turn(role=pb.ROLE_USER, text="I keep replaying the argument with my sister. " * 30)] * 4
+    long_context = [
+        pb.Turn(role=pb.ROLE_USER, text="I keep replaying the argument with my sister. " * 30)
+    ] * 4
     futures = [
         stub.Score.future(pb.ScoreRequest(context=long_context, reply=f"{GOOD_REPLY} {i}"), timeout=30)
         for i in range(120)
@@ -368,7 +376,9 @@ def test_cancelled_calls_leave_no_work_behind(
         future.cancel()
     wait_for(lambda: in_flight() == 0, 5, "in-flight gauge back to 0")
     # The HTTP requests already sent end at the backend's own timeout: bounded, then gone.
-    wait_for(lambda: silent_server.open_connections == 0, rewrite_timeout_s + 3, "rewriter connections closed")
+    wait_for(
+        lambda: silent_server.open_connections == 0, rewrite_timeout_s + 3, "rewriter connections closed"
+    )
     # Nothing lingers: no extra threads beyond the (reused) executor workers, and it still serves.
     assert threading.active_count() <= threads_before + 6
     assert len(stub.Score(pb.ScoreRequest(reply=GOOD_REPLY), timeout=10).scores) == 7

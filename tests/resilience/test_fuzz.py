@@ -6,19 +6,14 @@ A few hundred derandomized examples here; bench/fuzz.py runs >= 10,000 with the 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
 import pytest
-import yaml
 from faults import SERVING, health
 from fuzzing import FuzzTally, call_and_check, raw_bodies, requests
 from hypothesis import HealthCheck, given, settings
-from sidecar_harness import RunningSidecar, sidecar_config
-from sidecarproc import write_test_config
 
 from sidecar.pb import guardrail_pb2 as pb
-from sidecar.pb import guardrail_pb2_grpc as pb_grpc
 
 FUZZ_SETTINGS = settings(
     max_examples=200, derandomize=True, deadline=None, database=None,
@@ -27,17 +22,8 @@ FUZZ_SETTINGS = settings(
 
 
 @pytest.fixture(scope="module")
-def fuzz_target(judge_bundle: Path, captured_logs, tmp_path_factory: pytest.TempPathFactory):
-    """An in-process sidecar serving the test policies (default, lenient, strict, blocker, tunable)."""
-    tmp = tmp_path_factory.mktemp("fuzz")
-    write_test_config(tmp)  # writes tmp/policy.yaml with the test policies
-    policies = yaml.safe_load((tmp / "policy.yaml").read_text())
-    fallbacks = {p["fallback_reply"] for p in policies["policies"].values()}
-    running = RunningSidecar(sidecar_config(tmp / "server", policy=tmp / "policy.yaml"))
-    channel = running.channel()
-    yield running, channel, pb_grpc.GuardrailStub(channel), fallbacks
-    channel.close()
-    running.close()
+def fuzz_target(policy_sidecar):
+    return policy_sidecar
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +68,16 @@ def test_after_fuzzing_nothing_internal_and_still_serving(fuzz_target, tally: Fu
         for code in ("INTERNAL", "UNKNOWN", "DEADLINE_EXCEEDED", "UNAVAILABLE"):
             assert metrics.rpc_count(rpc, code) == 0, (rpc, code)
     assert not tally.violations, tally.violations[:5]
-    assert tally.codes["OK"] > 20 and tally.codes["INVALID_ARGUMENT"] > 20, tally.codes  # both kinds exercised
+    assert tally.codes["OK"] > 20 and tally.codes["INVALID_ARGUMENT"] > 20, (
+        tally.codes
+    )  # both kinds exercised
     assert health(channel) == SERVING
     assert len(stub.Score(pb.ScoreRequest(reply="Still here for you."), timeout=10).scores) == 7
 
 
-@pytest.mark.parametrize("name", ["x" * 65, "p" * 5000, "😀" * 4000], ids=["65_chars", "5000_chars", "4000_emoji"])
+@pytest.mark.parametrize(
+    "name", ["x" * 65, "p" * 5000, "😀" * 4000], ids=["65_chars", "5000_chars", "4000_emoji"]
+)
 def test_long_unknown_policy_is_invalid_argument_with_a_short_message(fuzz_target, name: str) -> None:
     """Found by the fuzzer: the whole name was quoted in the status message, which travels in a header;
     past grpc's 16 KB metadata limit the caller got RESOURCE_EXHAUSTED ("Stream removed") instead."""

@@ -12,6 +12,8 @@ import pytest
 from load import OVERLOAD_LIMITS, load_phase, overload_phase
 from loadgen import ServerProcess, serve_process
 
+pytestmark = pytest.mark.slow  # two sidecar processes and ~1,000 calls
+
 # Generous bounds: these catch unbounded queueing and leaks, not slow machines (the bench measures).
 RSS_GROWTH_LIMIT_MB = 40.0
 
@@ -53,4 +55,6 @@ def test_overload_is_refused_fast_and_the_server_recovers(overload_server: Serve
     assert served["max"] < 30_000, served
     assert report["recovery"]["codes"] == {"OK": 64}, report["recovery"]
     assert report["recovery"]["in_flight_after"] == 0
-    assert any("max_concurrent_calls" in m or "queue is full" in m for m in report["resource_exhausted_messages"])
+    assert any(
+        "max_concurrent_calls" in m or "queue is full" in m for m in report["resource_exhausted_messages"]
+    )
