@@ -10,10 +10,7 @@ from __future__ import annotations
 import importlib.util
 import socket
 import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -33,6 +30,8 @@ def _fixtures_of(path: Path, name: str) -> object:
     spec.loader.exec_module(module)
     return module
 
+
+from faults import FailingServer, SilentServer, failing_http_server, silent_http_server
 
 _sidecar = _fixtures_of(REPO / "tests" / "sidecar" / "conftest.py", "_resilience_sidecar_fixtures")
 _rewrite = _fixtures_of(
@@ -68,105 +67,16 @@ def policy_sidecar(judge_bundle: Path, captured_logs, tmp_path_factory: pytest.T
 # --- fault sources ----------------------------------------------------------------------------------
 
 
-@dataclass
-class SilentServer:
-    """A TCP listener that accepts connections and never answers (a hung rewriter server)."""
-
-    url: str
-    accepted: int = 0
-    open_connections: int = 0
-    _conns: list[socket.socket] = field(default_factory=list)
-
-
 @pytest.fixture
 def silent_server() -> Iterator[SilentServer]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    listener.settimeout(0.2)
-    state = SilentServer(url=f"http://127.0.0.1:{listener.getsockname()[1]}")
-    done = threading.Event()
-
-    def serve() -> None:
-        while not done.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                pass
-            else:
-                conn.setblocking(False)
-                state._conns.append(conn)
-                state.accepted += 1
-            # Count connections the client has not closed yet (a closed one reads EOF).
-            still = 0
-            for conn in state._conns:
-                if conn.fileno() < 0:
-                    continue
-                try:
-                    if conn.recv(65536, socket.MSG_PEEK) == b"":
-                        conn.close()
-                        continue
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    conn.close()
-                    continue
-                still += 1
-                # Drain what the client sent so its writes never block; answer nothing.
-                try:
-                    conn.recv(65536)
-                except OSError:
-                    pass
-            state.open_connections = still
-
-    thread = threading.Thread(target=serve, name="silent-server", daemon=True)
-    thread.start()
-    yield state
-    done.set()
-    thread.join(5)
-    for conn in state._conns:
-        conn.close()
-    listener.close()
-
-
-@dataclass
-class FailingServer:
-    """A real HTTP server answering every chat completion with an error status."""
-
-    url: str
-    status: int = 500
-    requests: int = 0
+    with silent_http_server() as server:
+        yield server
 
 
 @pytest.fixture
 def failing_server() -> Iterator[FailingServer]:
-    state = FailingServer(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            state.requests += 1
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            body = b'{"error": {"message": "internal server error", "type": "server_error"}}'
-            try:
-                self.send_response(state.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="failing-server", daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with failing_http_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -9,9 +9,14 @@ this is the only honest way to make its session fail and then return without tou
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +117,113 @@ def log_events(lines: Iterable[str]) -> list[dict[str, Any]]:
             except ValueError:
                 pass
     return out
+
+
+# --- rewriter servers that fail -------------------------------------------------------------------
+
+
+@dataclass
+class SilentServer:
+    """A TCP listener that accepts connections and never answers (a hung rewriter server)."""
+
+    url: str
+    accepted: int = 0
+    open_connections: int = 0
+    _conns: list[socket.socket] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def silent_http_server() -> Iterator[SilentServer]:
+    """A rewriter server that hangs: accepts, reads, never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    listener.settimeout(0.2)
+    state = SilentServer(url=f"http://127.0.0.1:{listener.getsockname()[1]}")
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                pass
+            else:
+                conn.setblocking(False)
+                state._conns.append(conn)
+                state.accepted += 1
+            # Count connections the client has not closed yet (a closed one reads EOF).
+            still = 0
+            for conn in state._conns:
+                if conn.fileno() < 0:
+                    continue
+                try:
+                    if conn.recv(65536, socket.MSG_PEEK) == b"":
+                        conn.close()
+                        continue
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    conn.close()
+                    continue
+                still += 1
+                # Drain what the client sent so its writes never block; answer nothing.
+                try:
+                    conn.recv(65536)
+                except OSError:
+                    pass
+            state.open_connections = still
+
+    thread = threading.Thread(target=serve, name="silent-server", daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        done.set()
+        thread.join(5)
+        for conn in state._conns:
+            conn.close()
+        listener.close()
+
+
+@dataclass
+class FailingServer:
+    """A real HTTP server answering every chat completion with an error status."""
+
+    url: str
+    status: int = 500
+    requests: int = 0
+
+
+@contextlib.contextmanager
+def failing_http_server() -> Iterator[FailingServer]:
+    """A rewriter server that fails: every POST gets HTTP 500 with a JSON error body."""
+    state = FailingServer(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            state.requests += 1
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = b'{"error": {"message": "internal server error", "type": "server_error"}}'
+            try:
+                self.send_response(state.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="failing-server", daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
