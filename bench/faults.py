@@ -7,7 +7,7 @@ The same faults as tests/resilience/test_faults.py, under load:
   the OpenAI-compatible backend pointed at a server that never answers / answers 500 -> every call
   answered with the fallback inside its deadline;
 - judge_outage: 16 calls in flight while the judge session fails for 5 s (a real onnxruntime failure,
-  see tests/resilience/faults.py) -> UNAVAILABLE, health NOT_SERVING, then SERVING and OK again;
+  see tests/resilience/faultkit.py) -> UNAVAILABLE, health NOT_SERVING, then SERVING and OK again;
 - sigterm_under_load: 4,000 calls at 64 in flight, SIGTERM after 1,500 answers -> every call gets a
   status, every call the server accepted is answered, clean exit;
 - cancel_storm: 1,000 Score calls and 32 Guard calls (rewrite hanging) cancelled by the client ->
@@ -45,7 +45,7 @@ from loadgen import REPO, Call, drive, machine, make_calls, serve_process
 
 for _sub in ("resilience", "sidecar", "clients"):
     sys.path.insert(0, str(REPO / "tests" / _sub))
-from faults import (
+from faultkit import (
     NOT_SERVING,
     SERVING,
     JudgeOutage,

@@ -31,7 +31,7 @@ def _fixtures_of(path: Path, name: str) -> object:
     return module
 
 
-from faults import FailingServer, SilentServer, failing_http_server, silent_http_server
+from faultkit import FailingServer, SilentServer, failing_http_server, silent_http_server
 
 _sidecar = _fixtures_of(REPO / "tests" / "sidecar" / "conftest.py", "_resilience_sidecar_fixtures")
 _rewrite = _fixtures_of(

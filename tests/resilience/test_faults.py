@@ -3,7 +3,7 @@ corrupt or mismatched bundle, bad policy reload under load, SIGTERM under load, 
 
 Every fault is real: a rewriter server that never answers, one that answers HTTP 500, a port nobody
 listens on, a killed rewriter worker process, an onnxruntime session that fails at run time (see
-faults.py for how it is swapped in), bytes flipped in a bundle file, signals to `theraguard serve`.
+faultkit.py for how it is swapped in), bytes flipped in a bundle file, signals to `theraguard serve`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 import grpc
 import pytest
 import yaml
-from faults import NOT_SERVING, SERVING, JudgeOutage, broken_session, health, rpc_log, wait_for
+from faultkit import NOT_SERVING, SERVING, JudgeOutage, broken_session, health, rpc_log, wait_for
 from loadgen import drive, make_calls, serve_process, write_test_config
 from sidecar_harness import POLICY_FILE, RunningSidecar, sidecar_config
 from test_server import CRISIS_CONTEXT, GOOD_CONTEXT, GOOD_REPLY, UNSAFE_REPLY

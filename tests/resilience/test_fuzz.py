@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
-from faults import SERVING, health
+from faultkit import SERVING, health
 from fuzzing import FuzzTally, call_and_check, raw_bodies, requests
 from hypothesis import HealthCheck, given, settings
 
