@@ -12,6 +12,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TypeVar
 
 from sidecar.rewrite.api import RewriteOutcome, RewriteRequest, ScoreFn
@@ -26,6 +28,9 @@ T = TypeVar("T")
 DEFAULT_RESCORE_MARGIN_S = 0.15
 # Below this much generation time there is no point starting the model.
 MIN_GENERATION_S = 0.05
+# Threads that wait on the backend (a lock, a pipe, an HTTP call): the runner's own, so rewrites queued
+# behind the one model never take the threads other work in the process relies on.
+WAIT_THREADS = 8
 
 
 class OnePassRewriteRunner:
@@ -50,6 +55,7 @@ class OnePassRewriteRunner:
         self.max_new_tokens = max_new_tokens
         self.rescore_margin_s = rescore_margin_s
         self.passes = 0  # completed passes, for tests and metrics: one per run() that reached the Therapist
+        self._executor = ThreadPoolExecutor(max_workers=WAIT_THREADS, thread_name_prefix="theraguard-rewrite")
 
     @property
     def model(self) -> str:
@@ -57,6 +63,7 @@ class OnePassRewriteRunner:
 
     def close(self) -> None:
         """Release the backend (stops the local model's worker process); the runner is unusable after."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
         close = getattr(self.therapist.backend, "close", None)
         if callable(close):
             close()
@@ -81,16 +88,17 @@ class OnePassRewriteRunner:
         started = time.perf_counter()
         self.passes += 1
         try:
+            revise = partial(
+                self.therapist.revise,
+                plan,
+                request.context,
+                request.reply,
+                self.max_new_tokens,
+                generate_until,
+            )
+            loop = asyncio.get_running_loop()
             revision: Revision = await asyncio.wait_for(
-                asyncio.to_thread(
-                    self.therapist.revise,
-                    plan,
-                    request.context,
-                    request.reply,
-                    self.max_new_tokens,
-                    generate_until,
-                ),
-                timeout=left,
+                loop.run_in_executor(self._executor, revise), timeout=left
             )
         except (TimeoutError, BackendTimeout):
             timings["therapist"] = _ms(started)
