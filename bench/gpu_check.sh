@@ -24,6 +24,15 @@ else
   python3 -m pip install -q --no-deps --target "$SITE" $PACKAGES
 fi
 export PYTHONPATH="$SITE:$PWD" PYTHONUNBUFFERED=1
+# CUDA/cuDNN from the nvidia-* wheels (torch's CUDA build), where no system CUDA is installed: the
+# sidecar subprocess needs them on the loader path too (gpu_check.py itself uses preload_dlls()).
+nvlibs=$(python3 - <<'PY' 2>/dev/null || true
+import glob, os, site
+dirs = {os.path.dirname(p) for d in site.getsitepackages() for p in glob.glob(d + "/nvidia/**/lib*.so*", recursive=True)}
+print(":".join(sorted(dirs)))
+PY
+)
+[ -n "$nvlibs" ] && export LD_LIBRARY_PATH="$nvlibs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$RESULTS"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 
