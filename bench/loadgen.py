@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import os
 import queue
@@ -370,7 +371,12 @@ def machine() -> dict[str, Any]:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
                 mem_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+    judge = ""
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        manifest = json.loads((REPO / "models" / "judge" / "manifest.json").read_text(encoding="utf-8"))
+        judge = f"{manifest['name']}@{manifest['version']}"
     return {
+        "judge": judge,
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "ram_gb": mem_gb,
