@@ -30,10 +30,6 @@ ORT_NAMES = {
     "cpu": "CPUExecutionProvider",
 }
 _GPU = {"tensorrt", "cuda"}
-# On CPU a session run holds at most max_batch_size rows of this many tokens (or fewer, longer rows):
-# on the default bundle 128 let the arena grow to ~300 MB RSS, 96 keeps it near 180 MB (throughput
-# differences were within the noise of the shared 2-core machine).
-CPU_ATTENTION_SEQ = 96
 Pair = tuple[Sequence[Turn], str]
 
 
@@ -128,12 +124,14 @@ class Judge:
                     f"TensorRT profile max batch ({max_batch}); lower it or rebuild the bundle's profile"
                 )
         self._min_seq = bundle.manifest.tensorrt.profile.min[1] if self.plan.model_kind == "gpu" else 0
-        # rows x seq^2 per session run. CPU: full batches up to CPU_ATTENTION_SEQ tokens, fewer rows when longer, which
-        # bounds the arena (RSS) and the padding. GPU: whole batches, the TensorRT profile bounds them.
+        # rows x seq^2 per session run. GPU: whole batches, the TensorRT profile bounds them. CPU: one row
+        # per run. The int8 model quantizes activations dynamically, with one scale per run, so batch-mates
+        # moved a reply's scores by up to ~0.9 (mean 0.09) on the probe set: a verdict must not depend on
+        # concurrent traffic. On 2 cores per-row runs were as fast as batched ones (no padding either).
         if self.plan.model_kind == "gpu":
             self._attention_budget = config.batching.max_batch_size * bundle.max_length**2
         else:
-            self._attention_budget = config.batching.max_batch_size * CPU_ATTENTION_SEQ**2
+            self._attention_budget = 0
         tokenizer = load_tokenizer(str(bundle.tokenizer_path))
         self.encoder = PairEncoder(tokenizer, bundle.max_length)
         self._pad_id = tokenizer.token_to_id("[PAD]") or 0
@@ -194,9 +192,9 @@ class Judge:
     def run(self, batch: EncodedBatch) -> np.ndarray:
         """Run the model on an encoded batch; float32 [batch, 7] clipped to the 1-5 scale.
 
-        Rows are sorted by length and run in chunks of at most ``rows x seq^2 <= attention budget``:
-        attention memory grows with batch x seq^2 (a batch of 32 at 256 tokens needs ~100 MB per
-        layer), and short rows no longer pay for the padding of the longest one.
+        Rows are sorted by length and run in chunks of at most ``rows x seq^2 <= attention budget``
+        (one row per run on CPU): attention memory grows with batch x seq^2 (a batch of 32 at 256 tokens
+        needs ~100 MB per layer), and short rows no longer pay for the padding of the longest one.
         """
         lengths = batch.attention_mask.sum(axis=1)
         order = np.argsort(lengths, kind="stable")
@@ -208,7 +206,7 @@ class Judge:
         return out
 
     def _chunks(self, sorted_lengths: np.ndarray) -> list[slice]:
-        """Consecutive slices of the length-sorted rows, each within the attention budget."""
+        """Consecutive slices of the length-sorted rows, each within the attention budget (at least one row)."""
         chunks, start = [], 0
         for end in range(1, len(sorted_lengths) + 1):
             seq = int(sorted_lengths[end - 1])  # sorted: the last row is the longest

@@ -13,7 +13,7 @@ from sidecar_harness import REPO
 from sidecar.bundle import load_bundle
 from sidecar.config import BatchingConfig, JudgeConfig
 from sidecar.domain import Role, Turn
-from sidecar.judge import CPU_ATTENTION_SEQ, Judge, JudgeLoadError, plan_providers
+from sidecar.judge import Judge, JudgeLoadError, plan_providers
 
 CPU = ["CPUExecutionProvider"]
 GPU = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -91,18 +91,15 @@ def test_judge_on_cpu_reports_provider_and_scores_in_range(judge: Judge, probe_p
     assert len(scores) == 4 and all(1.0 <= v <= 5.0 for s in scores for v in s.values)
 
 
-def test_batched_run_matches_single_runs_and_respects_the_attention_budget(judge: Judge, probe_pairs) -> None:
+def test_cpu_scores_do_not_depend_on_batch_mates(judge: Judge, probe_pairs) -> None:
+    # The int8 model quantizes activations per run: on CPU every row runs alone, so a reply's verdict
+    # is the same whatever concurrent traffic it was micro-batched with.
     batch = judge.encode(probe_pairs)
     lengths = np.sort(batch.attention_mask.sum(axis=1))
-    chunks = judge._chunks(lengths)
-    assert sum(c.stop - c.start for c in chunks) == len(probe_pairs)
-    for chunk in chunks:
-        rows, longest = chunk.stop - chunk.start, int(lengths[chunk.stop - 1])
-        assert rows == 1 or rows * longest**2 <= 32 * CPU_ATTENTION_SEQ**2
+    assert all(c.stop - c.start == 1 for c in judge._chunks(lengths))
     together = judge.run(batch)
     single = np.stack([judge.run(judge.encode([pair]))[0] for pair in probe_pairs])
-    # int8 dynamic quantisation scales activations per run, so batch-mates shift scores slightly.
-    assert np.abs(together - single).max() < 0.15
+    np.testing.assert_array_equal(together, single)
 
 
 def test_config_batch_larger_than_profile_is_refused_on_tensorrt(bundle, judge_bundle: Path) -> None:
