@@ -170,29 +170,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--overload-calls", type=int, default=5000)
     parser.add_argument("--overload-concurrency", type=int, default=1000)
+    parser.add_argument(
+        "--overload-sweep", default="100,300", help="more in-flight levels, 3x that many calls each"
+    )
     parser.add_argument("--rewrite-calls", type=int, default=64)
+    parser.add_argument("--phases", default="load,overload,rewrite", help="run only these (others kept)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "load.json")
     args = parser.parse_args(argv)
+    phases = {p.strip() for p in args.phases.split(",")}
 
-    report: dict[str, Any] = {
-        "machine": machine(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    report: dict[str, Any] = {}
+    if phases != {"load", "overload", "rewrite"} and args.out.is_file():
+        report = json.loads(args.out.read_text(encoding="utf-8"))  # re-running some phases: keep the rest
+        for kept in {"load", "overload", "rewrite"} - phases:  # with the machine they were measured on
+            if kept in report:
+                report[kept].setdefault("machine", report.get("machine"))
+    report["machine"] = machine()
+    report["started"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     with tempfile.TemporaryDirectory() as tmp:
-        with serve_process(Path(tmp) / "load") as server:
-            report["serving_rss_mb"] = round(server.rss_mb(), 1)
-            print(f"load: {args.calls} calls at {args.concurrency} in flight ...", flush=True)
-            report["load"] = load_phase(server, args.calls, args.concurrency)
-            print(json.dumps(report["load"], indent=1), flush=True)
-        with serve_process(Path(tmp) / "overload", OVERLOAD_LIMITS) as server:
-            print(
-                f"overload: {args.overload_calls} calls at {args.overload_concurrency} in flight ...",
-                flush=True,
-            )
-            report["overload"] = overload_phase(server, args.overload_calls, args.overload_concurrency)
-            report["overload"]["limits"] = OVERLOAD_LIMITS
-            print(json.dumps(report["overload"], indent=1), flush=True)
-        if args.rewrite_calls > 0:
+        if "load" in phases:
+            with serve_process(Path(tmp) / "load") as server:
+                report["serving_rss_mb"] = round(server.rss_mb(), 1)
+                print(f"load: {args.calls} calls at {args.concurrency} in flight ...", flush=True)
+                report["load"] = load_phase(server, args.calls, args.concurrency)
+                print(json.dumps(report["load"], indent=1), flush=True)
+        if "overload" in phases:
+            with serve_process(Path(tmp) / "overload", OVERLOAD_LIMITS) as server:
+                print(
+                    f"overload: {args.overload_calls} calls at {args.overload_concurrency} in flight",
+                    flush=True,
+                )
+                report["overload"] = overload_phase(server, args.overload_calls, args.overload_concurrency)
+                report["overload"]["limits"] = OVERLOAD_LIMITS
+                print(json.dumps(report["overload"], indent=1), flush=True)
+                # How the refusals' latency grows with the flood (not with the judge's work).
+                sweep = {}
+                for level in [int(x) for x in args.overload_sweep.split(",") if x.strip()]:
+                    result = overload_phase(server, 3 * level, level, recovery_calls=32)
+                    sweep[str(level)] = {
+                        k: result[k] for k in ("codes", "wall_s", "latency_ms_ok") if k in result
+                    } | {"latency_ms_RESOURCE_EXHAUSTED": result.get("latency_ms_RESOURCE_EXHAUSTED")}
+                report["overload_sweep"] = sweep
+                print(json.dumps(sweep, indent=1), flush=True)
+        if "rewrite" in phases and args.rewrite_calls > 0:
             rewriter = {"rewriter": {"backend": "local", "model_dir": str(REPO / "models" / "rewriter")}}
             with serve_process(Path(tmp) / "rewrite", rewriter) as server:
                 print(f"rewrite: {args.rewrite_calls} Guard calls needing a rewrite ...", flush=True)
