@@ -19,7 +19,8 @@ def _distill_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teacher", default=d.teacher, help="construction | scores-file:PATH | llm:MODEL_DIR_OR_GGUF")
     p.add_argument("--max-length", type=int, default=d.max_length, help="tokens per (context, reply) pair")
     p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--max-train-rows", type=int, default=d.max_train_rows, help="seeded subsample of the train split")
+    p.add_argument("--max-train-rows", type=int, default=d.max_train_rows,
+                   help=f"seeded subsample of the train split (default {d.max_train_rows}, the CPU budget; 0 = all)")
     p.add_argument("--max-steps", type=int, default=d.max_steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
@@ -30,6 +31,8 @@ def _distill_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=d.device, help="cpu or cuda (teacher and student)")
     p.add_argument("--teacher-batch-size", type=int, default=d.teacher_batch_size)
     p.add_argument("--freeze-layers", type=int, default=d.freeze_layers)
+    p.add_argument("--pooling", default=d.pooling, choices=["mean", "mean_max"])
+    p.add_argument("--token-dropout", type=float, default=d.token_dropout, help="share of tokens masked while training")
     p.add_argument("--precision", default=d.precision, choices=["auto", "fp32", "bf16"])
 
 
@@ -37,7 +40,10 @@ def _distill_config(args: argparse.Namespace):
     from export.distill import DistillConfig
 
     names = {f.name for f in fields(DistillConfig)}
-    return DistillConfig(**{k: v for k, v in vars(args).items() if k in names})
+    values = {k: v for k, v in vars(args).items() if k in names}
+    if values.get("max_train_rows") == 0:
+        values["max_train_rows"] = None
+    return DistillConfig(**values)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("build/judge/corpus"))
     p.add_argument("--size", type=int, default=30000)
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--shared", type=Path, default=None, help="the ../shared directory (default: the builder's)")
+    p.add_argument("--shared", type=Path, default=None, help="MentalAlign data dir (default: ../shared/data/mentalalign)")
+    p.add_argument("--no-shared", action="store_true", help="built-in situations only")
 
     p = sub.add_parser("distill", help="label the corpus with a teacher and train the student")
     p.add_argument("--corpus", type=Path, required=True)
@@ -97,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--work", type=Path, default=Path("build/judge"))
     p.add_argument("--corpus", type=Path, default=None, help="use this corpus.jsonl instead of building one")
     p.add_argument("--size", type=int, default=30000, help="corpus rows")
-    p.add_argument("--shared", type=Path, default=None)
+    p.add_argument("--shared", type=Path, default=None, help="MentalAlign data dir (default: ../shared/data/mentalalign)")
+    p.add_argument("--no-shared", action="store_true", help="corpus from built-in situations only")
     p.add_argument("--with-fp16", action="store_true", help="also put the fp16 GPU model in the bundle")
     p.add_argument("--version", default="1")
     _distill_args(p)
@@ -111,7 +119,7 @@ def run(argv: Sequence[str] | None = None) -> Path:
     if args.stage == "corpus":
         from export.pipeline import build_corpus_stage
 
-        return build_corpus_stage(args.out, args.size, args.seed, args.shared)
+        return build_corpus_stage(args.out, args.size, args.seed, args.shared, not args.no_shared)
     if args.stage == "distill":
         from export.distill import distill
 
@@ -148,7 +156,7 @@ def run(argv: Sequence[str] | None = None) -> Path:
 
     cfg = DefaultBuild(
         out=args.out, work=args.work, corpus=args.corpus, corpus_size=args.size, seed=args.seed,
-        shared_dir=args.shared, distill=_distill_config(args), with_fp16=args.with_fp16, version=args.version,
+        shared_dir=args.shared, use_shared=not args.no_shared, distill=_distill_config(args), with_fp16=args.with_fp16, version=args.version,
     )  # fmt: skip
     return build_default(cfg)
 

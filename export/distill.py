@@ -33,18 +33,23 @@ class DistillConfig:
 
     teacher: str = "construction"  # construction | scores-file:PATH | llm:MODEL
     max_length: int = 256
-    epochs: int = 2
-    max_train_rows: int | None = None  # seeded subsample of the train split (CPU budget)
+    # The defaults are the CPU recipe of the default bundle (about 25 min on 2 cores): one pass over a
+    # seeded 16k-row sample, bottom 3 layers frozen, batch 16. With the same number of samples this beat
+    # full fine-tuning, bigger batches and mean+max pooling on held-out agreement and on the probe set.
+    epochs: int = 1
+    max_train_rows: int | None = 16000  # seeded subsample of the train split; None = all rows
     max_steps: int | None = None  # stop early (tests)
-    batch_size: int = 32
-    lr: float = 1e-4  # encoder
-    head_lr: float = 1e-3
+    batch_size: int = 16
+    lr: float = 2e-4  # encoder
+    head_lr: float = 2e-3
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     mse_weight: float = 0.1  # weight of the expected-score MSE term beside the soft-label cross-entropy
     dropout: float = 0.1
     freeze_embeddings: bool = True  # word embeddings: a third of the weights, little to gain, slow on CPU
-    freeze_layers: int = 0  # lowest encoder layers kept frozen (no backward through them: faster on CPU)
+    freeze_layers: int = 3  # lowest encoder layers kept frozen (no backward through them: faster on CPU)
+    pooling: str = "mean"  # mean | mean_max
+    token_dropout: float = 0.0  # share of input tokens replaced by [MASK] while training (augmentation)
     precision: str = "auto"  # auto (bf16 autocast where the CPU has bf16 instructions, else fp32) | fp32 | bf16
     seed: int = 13
     threads: int = 2
@@ -64,6 +69,8 @@ class DistillConfig:
             (0 <= self.dropout < 1, f"dropout must be in [0, 1) (got: {self.dropout})"),
             (self.threads >= 1, f"threads must be >= 1 (got: {self.threads})"),
             (0 <= self.freeze_layers <= 6, f"freeze_layers must be in [0, 6] (got: {self.freeze_layers})"),
+            (0 <= self.token_dropout < 0.5, f"token_dropout must be in [0, 0.5) (got: {self.token_dropout})"),
+            (self.pooling in ("mean", "mean_max"), f"pooling must be mean or mean_max (got: {self.pooling!r})"),
             (self.precision in ("auto", "fp32", "bf16"), f"precision must be auto, fp32 or bf16 (got: {self.precision!r})"),
             (self.max_train_rows is None or self.max_train_rows >= 1, f"max_train_rows must be >= 1 (got: {self.max_train_rows})"),
             (self.max_steps is None or self.max_steps >= 1, f"max_steps must be >= 1 (got: {self.max_steps})"),
@@ -142,13 +149,16 @@ def distill(
     stats = token_stats(encoded, config.max_length)
     log.info("token lengths: %s", stats)
 
-    model = student_from_backbone(backbone, dropout=config.dropout).to(config.device)
+    model = student_from_backbone(backbone, dropout=config.dropout, pooling=config.pooling).to(config.device)
     if config.freeze_embeddings or config.freeze_layers:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     if config.freeze_layers:
         model.bert.embeddings.requires_grad_(False)
         for layer in model.bert.encoder.layer[: config.freeze_layers]:
             layer.requires_grad_(False)
+    tokenizer = encoder._tokenizer  # noqa: SLF001
+    special = np.array([tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]")], dtype=np.int64)
+    mask_id = tokenizer.token_to_id("[MASK]")
     precision = resolve_precision(config.precision, config.device)
     autocast_device = "cuda" if config.device.startswith("cuda") else "cpu"
     head_params = list(model.head.parameters())
@@ -183,9 +193,14 @@ def distill(
                 if step >= total:
                     break
                 batch = encoded.batch(index)
+                input_ids = batch.input_ids
+                if config.token_dropout > 0:
+                    # Masking random words keeps the student from keying on a few template phrases.
+                    drop = (rng.random(input_ids.shape) < config.token_dropout) & ~np.isin(input_ids, special)
+                    input_ids = np.where(drop, mask_id, input_ids)
                 with torch.autocast(autocast_device, dtype=torch.bfloat16, enabled=precision == "bf16"):
                     out_ = model(
-                        input_ids=torch.from_numpy(batch.input_ids).to(config.device),
+                        input_ids=torch.from_numpy(input_ids).to(config.device),
                         attention_mask=torch.from_numpy(batch.attention_mask).to(config.device),
                         token_type_ids=torch.from_numpy(batch.token_type_ids).to(config.device),
                     )

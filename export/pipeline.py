@@ -33,8 +33,9 @@ class DefaultBuild:
     corpus: Path | None = None  # an existing corpus.jsonl; None builds one
     corpus_size: int = 30000
     seed: int = 13
-    shared_dir: Path | None = None  # ../shared (the builder's default when None)
-    distill: DistillConfig = field(default_factory=lambda: DistillConfig(epochs=2, max_train_rows=None))
+    shared_dir: Path | None = None  # the MentalAlign data dir; None: the builder finds ../shared itself
+    use_shared: bool = True  # False: built-in situations only
+    distill: DistillConfig = field(default_factory=DistillConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
     with_fp16: bool = False  # put the fp16 GPU model in the bundle (it is always built and checked)
     version: str = "1"
@@ -44,13 +45,23 @@ class DefaultBuild:
             raise ExportError(f"corpus_size must be >= 20 (got: {self.corpus_size})")
 
 
-def build_corpus_stage(out_dir: Path, size: int, seed: int, shared_dir: Path | None) -> Path:
-    """Run the corpus builder (export.corpus); returns the corpus.jsonl path."""
+def build_corpus_stage(
+    out_dir: Path, size: int, seed: int, shared_dir: Path | None = None, use_shared: bool = True
+) -> Path:
+    """Run the corpus builder (export.corpus); returns the corpus.jsonl path.
+
+    ``shared_dir`` None lets the builder find ../shared/data/mentalalign itself; ``use_shared`` False
+    builds from the built-in situations only.
+    """
     try:
         from export.corpus.build import build_corpus
     except ImportError as err:
         raise ExportError(f"the corpus builder export.corpus.build is not available ({err}); pass --corpus PATH") from None
-    info = build_corpus(out_dir, size=size, seed=seed, shared_dir=shared_dir)
+    kwargs = {} if use_shared and shared_dir is None else {"shared_dir": shared_dir if use_shared else None}
+    try:
+        info = build_corpus(Path(out_dir), size=size, seed=seed, **kwargs)
+    except ValueError as err:
+        raise ExportError(f"corpus builder: {err}") from None
     return Path(info.path)
 
 
@@ -162,7 +173,9 @@ def build_default(cfg: DefaultBuild = DefaultBuild()) -> Path:
     work = cfg.work
     work.mkdir(parents=True, exist_ok=True)
     (work / "default_config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str) + "\n", encoding="utf-8")
-    corpus = cfg.corpus or build_corpus_stage(work / "corpus", cfg.corpus_size, cfg.seed, cfg.shared_dir)
+    corpus = cfg.corpus or build_corpus_stage(
+        work / "corpus", cfg.corpus_size, cfg.seed, cfg.shared_dir, cfg.use_shared
+    )
     log.info("corpus: %s", corpus)
     distill_cfg = cfg.distill if cfg.distill.seed == cfg.seed else DistillConfig(**{**asdict(cfg.distill), "seed": cfg.seed})
     student = distill(corpus, work / "student", distill_cfg).student_dir

@@ -28,17 +28,28 @@ class JudgeOutput(ModelOutput):
     logits: torch.Tensor | None = None  # [batch, 7, 5], for the loss
 
 
+POOLINGS = ("mean", "mean_max")
+
+
 class JudgeStudent(BertPreTrainedModel):
-    """BERT-style encoder, mean pooling over real tokens, a small MLP, 7 x 5 logits."""
+    """BERT-style encoder, pooling over real tokens, a small MLP, 7 x 5 logits.
+
+    Pooling "mean_max" concatenates the mean and the max over tokens: a single harmful sentence in a
+    long, otherwise warm reply moves the max even when the mean barely changes.
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
         config.judge_dimensions = list(getattr(config, "judge_dimensions", DIMENSIONS))
+        self.pooling = getattr(config, "judge_pooling", "mean")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"judge_pooling must be one of {', '.join(POOLINGS)} (got: {self.pooling!r})")
         self.bert = BertModel(config, add_pooling_layer=False)
         hidden = config.hidden_size
+        pooled = hidden * (2 if self.pooling == "mean_max" else 1)
         self.head = nn.Sequential(
             nn.Dropout(config.hidden_dropout_prob),
-            nn.Linear(hidden, hidden),
+            nn.Linear(pooled, hidden),
             nn.GELU(),
             nn.Dropout(config.hidden_dropout_prob),
             nn.Linear(hidden, len(DIMENSIONS) * NUM_LEVELS),
@@ -57,17 +68,22 @@ class JudgeStudent(BertPreTrainedModel):
         ).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        if self.pooling == "mean_max":
+            # Padding pushed far below any real activation so it never wins the max.
+            peak = (hidden - (1.0 - mask) * 1e4).max(dim=1).values
+            pooled = torch.cat([pooled, peak], dim=-1)
         logits = self.head(pooled).view(-1, len(DIMENSIONS), NUM_LEVELS)
         probs = torch.softmax(logits, dim=-1)
         scores = (probs * self.levels).sum(-1)
         return JudgeOutput(scores=scores, probs=probs, logits=logits)
 
 
-def student_from_backbone(backbone_dir: str | Path, dropout: float = 0.1) -> JudgeStudent:
+def student_from_backbone(backbone_dir: str | Path, dropout: float = 0.1, pooling: str = "mean") -> JudgeStudent:
     """A fresh student: encoder weights from ``backbone_dir`` (MiniLM), head initialised at random (seeded)."""
     config = BertConfig.from_pretrained(backbone_dir)
     config.hidden_dropout_prob = dropout
     config.judge_dimensions = list(DIMENSIONS)
+    config.judge_pooling = pooling
     config.architectures = ["JudgeStudent"]
     model = JudgeStudent(config)
     backbone = BertModel.from_pretrained(backbone_dir, add_pooling_layer=False)
