@@ -44,7 +44,7 @@ def test_int8_is_quantized_and_small(pipeline_run: PipelineRun) -> None:
     assert ops["DynamicQuantizeLinear"] > 0
     assert ops["MatMul"] <= 15  # attention's activation x activation products, and the 3 kept float
     config = json.loads((pipeline_run.int8.parent / "quantize_config.json").read_text())
-    assert len(config["nodes_kept_float"]) == 3
+    assert sum(n.endswith("/MatMul") for n in config["nodes_kept_float"]) == 3
     assert pipeline_run.int8.stat().st_size < 30_000_000
 
 
