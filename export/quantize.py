@@ -52,8 +52,8 @@ def quantize_int8(
     quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
     path = out / INT8_MODEL
     op_types = ["MatMul", "Gather"]
-    names = [n.name for n in onnx.load(str(pre), load_external_data=False).graph.node]
-    excluded = [n for n in names if any(n.startswith(prefix) for prefix in keep_float)]
+    nodes = onnx.load(str(pre), load_external_data=False).graph.node
+    excluded = [n.name for n in nodes if n.op_type == "MatMul" and any(n.name.startswith(p) for p in keep_float)]
     quantize_dynamic(
         str(pre), str(path), weight_type=QuantType.QInt8, per_channel=per_channel, op_types_to_quantize=op_types,
         nodes_to_exclude=excluded,

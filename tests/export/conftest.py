@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pipeline_harness import SMALL_MAX_LENGTH, PipelineRun
 from tiny_corpus import write_tiny_corpus
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-SMALL_MAX_LENGTH = 64
 
 
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_corpus(tmp_path_factory.mktemp("corpus") / "corpus.jsonl", rows=240)
-
-
-@dataclass(frozen=True)
-class PipelineRun:
-    corpus: Path
-    student: Path
-    fp32: Path
-    int8: Path
-    fp16: Path
-    validation: object  # export.validate.ValidationResult
-    bundle: Path
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from conftest import SMALL_MAX_LENGTH, PipelineRun
+from pipeline_harness import SMALL_MAX_LENGTH, PipelineRun
 
 from export.dataset import read_corpus
 from export.encoding import encode_rows, pair_encoder
