@@ -144,6 +144,7 @@ def summarise_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
         "int8_vs_fp32": {k: r3(v) for k, v in metrics["parity"]["int8_vs_fp32_scores"].items()},
         "onnx_vs_torch_max_abs": r3(metrics["parity"]["onnx_fp32_vs_torch_scores"]["max"]),
         "latency_p50_ms": {k: r3(v["p50_ms"]) for k, v in metrics.get("latency_ms", {}).items()},
+        "latency_min_ms": {k: r3(v.get("min_ms")) for k, v in metrics.get("latency_ms", {}).items()},
         "quality_bar": {k: bool(v["pass"]) for k, v in metrics.get("quality_bar", {}).items()},
     }
     probes = metrics.get("probes")

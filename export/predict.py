@@ -80,6 +80,7 @@ def predict(scorer: Scorer, rows: EncodedRows, batch_size: int = 64, progress: s
 @dataclass(frozen=True)
 class Latency:
     batch_size: int
+    min_ms: float  # the least disturbed run: closest to an idle machine's figure on a shared one
     p50_ms: float
     p95_ms: float
     rows_per_s: float
@@ -102,6 +103,7 @@ def measure_latency(scorer: Scorer, rows: EncodedRows, batch_size: int, runs: in
     t = np.array(times)
     return Latency(
         batch_size=len(index),
+        min_ms=float(t.min() * 1e3),
         p50_ms=float(np.median(t) * 1e3),
         p95_ms=float(np.percentile(t, 95) * 1e3),
         rows_per_s=float(len(index) / np.median(t)),
