@@ -46,6 +46,12 @@ def _distill_config(args: argparse.Namespace):
     return DistillConfig(**values)
 
 
+def _default_version() -> str:
+    from export.pipeline import DEFAULT_VERSION
+
+    return DEFAULT_VERSION
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -97,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fp16", type=Path, default=None, help="include this fp16 GPU model")
     p.add_argument("--keep-fp32", action="store_true", help="include the fp32 model (large; not for the repo)")
     p.add_argument("--out", type=Path, default=Path("models/judge"))
-    p.add_argument("--version", default="1")
+    p.add_argument("--version", default=_default_version())
 
     p = sub.add_parser("default", help="build the default bundle end to end (seeded)")
     p.add_argument("--out", type=Path, default=Path("models/judge"))
@@ -107,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--shared", type=Path, default=None, help="MentalAlign data dir (default: ../shared/data/mentalalign)")
     p.add_argument("--no-shared", action="store_true", help="corpus from built-in situations only")
     p.add_argument("--with-fp16", action="store_true", help="also put the fp16 GPU model in the bundle")
-    p.add_argument("--version", default="1")
+    p.add_argument("--version", default=_default_version())
     _distill_args(p)
     return parser
 

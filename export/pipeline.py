@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BUNDLE = Path("models/judge")
 DEFAULT_WORK = Path("build/judge")
 DEFAULT_FP32 = DEFAULT_WORK / "onnx" / "judge.fp32.onnx"
+DEFAULT_VERSION = "1.2"  # the committed default bundle's version; bump with the recipe
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class DefaultBuild:
     distill: DistillConfig = field(default_factory=DistillConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
     with_fp16: bool = False  # put the fp16 GPU model in the bundle (it is always built and checked)
-    version: str = "1"
+    version: str = DEFAULT_VERSION
 
     def __post_init__(self) -> None:
         if self.corpus_size < 20:
@@ -97,7 +98,7 @@ def bundle_stage(
     fp32_model: Path | None = None,
     fp16_model: Path | None = None,
     keep_fp32: bool = False,
-    version: str = "1",
+    version: str = DEFAULT_VERSION,
 ) -> Path:
     """Write the bundle from the stage outputs; returns the bundle directory."""
     info = json.loads((student_dir / STUDENT_CONFIG).read_text(encoding="utf-8"))
