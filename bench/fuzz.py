@@ -6,9 +6,9 @@ Same strategies and properties as tests/resilience/test_fuzz.py (tests/resilienc
 random (seeded) and against `theraguard serve` as a subprocess, so a crash would show as a dead
 process. Properties: only OK or INVALID_ARGUMENT come back; an INVALID_ARGUMENT names the problem; a
 request that must be refused is refused and a valid one is served; answers are well formed and a
-critical failure is never sent as PASS/FLAGGED. Raw bytes that are not a valid message never reach
-the servicer: grpc answers them itself (UNKNOWN "Exception deserializing request"). Afterwards the
-server's own counters must show no INTERNAL/UNKNOWN and it must still serve.
+critical failure is never sent as PASS/FLAGGED. Raw bytes that are not a valid message must get
+INVALID_ARGUMENT naming the message type; bytes that happen to parse, OK or INVALID_ARGUMENT.
+Afterwards the server's own counters must show no INTERNAL/UNKNOWN and it must still serve.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ from pathlib import Path
 
 import grpc
 import yaml
+from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, given, seed, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import REPO, machine, serve_process
 
 sys.path.insert(0, str(REPO / "tests" / "resilience"))
-from fuzzing import FuzzTally, call_and_check, raw_bodies, requests
+from fuzzing import ALLOWED, FuzzTally, call_and_check, raw_bodies, requests
 
 from sidecar.pb import guardrail_pb2 as pb
 from sidecar.pb import guardrail_pb2_grpc as pb_grpc
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"machine": machine(), "seed": args.seed}
     tally = FuzzTally()
     raw_codes: Counter[str] = Counter()
+    raw_violations: list[str] = []
     with tempfile.TemporaryDirectory() as tmp, serve_process(Path(tmp)) as server:
         policies = yaml.safe_load((Path(tmp) / "policy.yaml").read_text())
         fallbacks = {p["fallback_reply"] for p in policies["policies"].values()}
@@ -68,13 +70,22 @@ def main(argv: list[str] | None = None) -> int:
         @given(body=raw_bodies())
         def fuzz_raw(body: bytes) -> None:
             method = ("Score", "Guard", "BulkScore")[len(body) % 3]
+            request_class = getattr(pb, f"{method}Request")
+            try:
+                request_class.FromString(body)
+                parses = True
+            except DecodeError:
+                parses = False
             call = channel.unary_unary(f"/theraguard.v1.Guardrail/{method}")
             try:
                 call(body, timeout=30)
-                raw_codes["OK"] += 1
+                code, details = grpc.StatusCode.OK, ""
             except grpc.RpcError as err:
-                decode = "DecodeError" in (err.details() or "")
-                raw_codes[err.code().name + (" (DecodeError)" if decode else "")] += 1
+                code, details = err.code(), err.details() or ""
+            undecodable = "request body is not a valid" in details
+            raw_codes[code.name + (" (not a valid message)" if undecodable else "")] += 1
+            if code not in ALLOWED or undecodable == parses:
+                raw_violations.append(f"{method}, {len(body)} bytes, parses: {parses}: {code.name} {details}")
 
         started = time.perf_counter()
         print(f"fuzz: {args.examples} requests ...", flush=True)
@@ -94,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             "examples": sum(raw_codes.values()),
             "seconds": round(time.perf_counter() - started, 1),
             "codes": dict(raw_codes),
+            "violations": raw_violations[:50],
+            "violation_count": len(raw_violations),
         }
         print(json.dumps(report["raw_bytes"], indent=1), flush=True)
         page = server.metrics_page()
@@ -121,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(report["server"], indent=1))
     print(f"wrote {args.out}")
-    ok = not tally.violations and report["server"]["internal_or_unknown"] == 0 and alive
+    ok = not (tally.violations or raw_violations) and report["server"]["internal_or_unknown"] == 0 and alive
     return 0 if ok else 1
 
 

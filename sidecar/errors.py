@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import DecodeError, Message
 
 _log = logging.getLogger("theraguard.rpc")
 
@@ -50,6 +51,42 @@ class Overloaded(GuardError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
+class UndecodableRequest:
+    """Handed to a handler in place of request bytes that did not parse (see ``lenient_parser``).
+
+    Holds the byte count and the parser's complaint, never the bytes.
+    """
+
+    def __init__(self, message_type: str, size: int, error: DecodeError) -> None:
+        self.message_type = message_type
+        self.size = size
+        # upb's message repeats the type name; keep only what went wrong.
+        self.reason = str(error).removeprefix(f"Error parsing message with type '{message_type}': ")
+
+    def problem(self) -> str:
+        return (
+            f"request body is not a valid {self.message_type} protobuf: {self.reason}; serialize the "
+            "request with proto/theraguard/v1/guardrail.proto"
+        )
+
+
+def lenient_parser(message_class: type[Message]) -> Callable[[bytes], Message | UndecodableRequest]:
+    """A request deserializer that returns an UndecodableRequest instead of raising DecodeError.
+
+    grpc answers an exception from a request deserializer itself, with UNKNOWN, before any handler
+    runs; returning a stand-in lets ``rpc_errors`` refuse the call with INVALID_ARGUMENT instead.
+    """
+    name = message_class.DESCRIPTOR.full_name
+
+    def parse(data: bytes) -> Message | UndecodableRequest:
+        try:
+            return message_class.FromString(data)
+        except DecodeError as err:
+            return UndecodableRequest(name, len(data), err)
+
+    return parse
+
+
 Request = TypeVar("Request")
 Response = TypeVar("Response")
 Handler = Callable[[Any, Request, grpc.aio.ServicerContext], Awaitable[Response]]
@@ -59,7 +96,8 @@ def rpc_errors(rpc: str) -> Callable[[Handler], Handler]:
     """Decorate a servicer method: map domain errors to status codes and report each call's outcome.
 
     The servicer instance must have ``admit(rpc)`` (raises Overloaded when too many calls are in
-    flight) and ``observe_call(rpc, code, seconds, request, admitted)`` methods.
+    flight) and ``observe_call(rpc, code, seconds, request, admitted)`` methods; ``request`` may be an
+    UndecodableRequest (refused with INVALID_ARGUMENT, never admitted).
     """
 
     def decorate(handler: Handler) -> Handler:
@@ -69,6 +107,8 @@ def rpc_errors(rpc: str) -> Callable[[Handler], Handler]:
             code = grpc.StatusCode.OK
             admitted = False
             try:
+                if isinstance(request, UndecodableRequest):  # refused before admission: it costs nothing
+                    raise InvalidRequest(request.problem())
                 self.admit(rpc)
                 admitted = True
                 return await handler(self, request, context)

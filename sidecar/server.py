@@ -24,10 +24,10 @@ from sidecar.config import SidecarConfig, parse_address
 from sidecar.guard import Guard, build_rewrite_runner
 from sidecar.judge import Judge
 from sidecar.metrics import Metrics, MetricsEndpoint
-from sidecar.pb import guardrail_pb2, guardrail_pb2_grpc
+from sidecar.pb import guardrail_pb2
 from sidecar.policy import PolicyStore
 from sidecar.rewrite.api import RewriteRunner
-from sidecar.service import GuardrailServicer
+from sidecar.service import GuardrailServicer, add_guardrail_to_server
 
 _log = logging.getLogger("theraguard.server")
 SERVICE_NAME = guardrail_pb2.DESCRIPTOR.services_by_name["Guardrail"].full_name
@@ -54,7 +54,7 @@ class SidecarServer:
             options=_channel_options(config),
             maximum_concurrent_rpcs=2 * config.server.max_concurrent_calls + 64,
         )
-        guardrail_pb2_grpc.add_GuardrailServicer_to_server(self.servicer, self.grpc)
+        add_guardrail_to_server(self.servicer, self.grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         reflection.enable_server_reflection(
             (

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from sidecar.config import LimitsConfig
-from sidecar.errors import JudgeUnavailable, Overloaded, rpc_errors
+from sidecar.errors import JudgeUnavailable, Overloaded, UndecodableRequest, lenient_parser, rpc_errors
 from sidecar.guard import Guard
 from sidecar.logs import text_digest
 from sidecar.messages import CheckRequest, GuardResult, bulk_from_pb, bulk_to_pb
@@ -95,7 +95,9 @@ class GuardrailServicer(pb_grpc.GuardrailServicer):
             self._metrics.in_flight.labels(rpc).dec()
         self._metrics.observe_rpc(rpc, code, seconds)
         fields: dict[str, Any] = {"rpc": rpc, "code": code.name, "millis": round(seconds * 1000, 3)}
-        if isinstance(request, pb.BulkScoreRequest):
+        if isinstance(request, UndecodableRequest):
+            fields["request_bytes"] = request.size
+        elif isinstance(request, pb.BulkScoreRequest):
             fields["items"] = len(request.items)
         else:
             fields.update(
@@ -115,6 +117,23 @@ class GuardrailServicer(pb_grpc.GuardrailServicer):
         self._metrics.actions.labels(action.value, result.reason, str(result.shadow).lower()).inc()
         for dim in result.failed:
             self._metrics.dimension_failures.labels(dim, action.value).inc()
+
+
+def add_guardrail_to_server(servicer: GuardrailServicer, server: grpc.aio.Server) -> None:
+    """Register theraguard.v1.Guardrail, as the generated add_GuardrailServicer_to_server does, but with
+    request deserializers that hand undecodable bytes to the handler (INVALID_ARGUMENT, not grpc's
+    UNKNOWN)."""
+    service = pb.DESCRIPTOR.services_by_name["Guardrail"]
+    handlers = {
+        method.name: grpc.unary_unary_rpc_method_handler(
+            getattr(servicer, method.name),
+            request_deserializer=lenient_parser(getattr(pb, method.input_type.name)),
+            response_serializer=getattr(pb, method.output_type.name).SerializeToString,
+        )
+        for method in service.methods
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
+    server.add_registered_method_handlers(service.full_name, handlers)
 
 
 _NOTABLE = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNKNOWN}
