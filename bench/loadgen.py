@@ -14,12 +14,9 @@ import contextlib
 import json
 import math
 import os
-import queue
 import random
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -35,10 +32,11 @@ for _path in (REPO, REPO / "tests" / "clients"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from sidecarproc import SERVING_LINE, read_lines, wait_until_serving, write_test_config
+from sidecarproc import wait_until_serving, write_test_config
 
 from sidecar.pb import guardrail_pb2 as pb
 from sidecar.pb import guardrail_pb2_grpc as pb_grpc
+from sidecar.process import serve_subprocess
 
 # --- the request mix ------------------------------------------------------------------------------------
 
@@ -318,44 +316,11 @@ def serve_process(
     config = write_test_config(tmp)
     if changes:
         edit_config(config, changes)
-    theraguard = Path(sys.executable).parent / "theraguard"
-    command = [str(theraguard if theraguard.exists() else "theraguard"), "serve", "--config", str(config),
-               "--address", "127.0.0.1:0", "--metrics-address", "127.0.0.1:0", "--log-level", log_level]  # fmt: skip
     stderr_path = tmp / "stderr.log"
-    with stderr_path.open("w", encoding="utf-8") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    lines: queue.Queue[str | None] = queue.Queue()
-    threading.Thread(target=read_lines, args=(process.stdout, lines), daemon=True).start()
-    try:
-        try:
-            first = lines.get(timeout=start_timeout)
-        except queue.Empty:
-            first = None
-        match = SERVING_LINE.match(first or "")
-        if not match:
-            process.kill()
-            process.wait(10)
-            raise RuntimeError(
-                f"`theraguard serve` did not start (got: {first!r}, exit: {process.poll()})\n"
-                + stderr_path.read_text(encoding="utf-8")[-3000:]
-            )
-        target = f"{match['host']}:{match['port']}"
-        wait_until_serving(target)
-        yield ServerProcess(target, match["metrics"], process, stderr_path, config, [first or ""])
-    finally:
-        stop_process(process)
-
-
-def stop_process(process: subprocess.Popen[str], timeout: float = 30.0) -> int:
-    """SIGTERM, wait, SIGKILL if it will not stop; return the exit code."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-    return process.returncode
+    args = ("--log-level", log_level)
+    with serve_subprocess(config, stderr_path, args, start_timeout=start_timeout) as served:
+        wait_until_serving(served.target)
+        yield ServerProcess(served.target, served.metrics, served.process, stderr_path, config, [served.line])
 
 
 def machine() -> dict[str, Any]:

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
-import re
-import signal
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +15,11 @@ import grpc
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from sidecar.process import ServeStartError, serve_subprocess
+
 REPO = Path(__file__).resolve().parents[2]
 JUDGE_BUNDLE = Path(os.environ.get("TGDEV_BUNDLE", REPO / "models" / "judge"))  # TGDEV remove
 NODE_CLIENT = REPO / "clients" / "node"
-SERVING_LINE = re.compile(
-    r"^theraguard: serving on (?P<host>\S+):(?P<port>\d+) \(metrics on (?P<metrics>\S+)\)$"
-)
 START_TIMEOUT_S = 180
 # Extra policies for the tests, beside the repo's default: each pins one outcome of Guard.
 TEST_POLICIES: dict[str, dict[str, Any]] = {
@@ -86,12 +80,6 @@ def write_test_config(tmp: Path, tls: dict[str, str] | None = None) -> Path:
     return path
 
 
-def read_lines(stream: Any, lines: queue.Queue[str | None]) -> None:
-    for line in stream:
-        lines.put(line.rstrip("\n"))
-    lines.put(None)
-
-
 def wait_until_serving(target: str, timeout: float = 30) -> None:
     """grpc.health.v1: the whole server and the Guardrail service both report SERVING."""
     with grpc.insecure_channel(target) as channel:
@@ -103,45 +91,20 @@ def wait_until_serving(target: str, timeout: float = 30) -> None:
                 raise AssertionError(f"health for {service!r} is {reply.status} after the serving line")
 
 
-class SidecarStartError(RuntimeError):
-    """`theraguard serve` exited or never printed its serving line; the message holds its log tail."""
+# `theraguard serve` exited or never printed its serving line; the message holds its log tail.
+SidecarStartError = ServeStartError
 
 
 @contextlib.contextmanager
 def running_sidecar(tmp: Path, tls: dict[str, str] | None = None) -> Iterator[SidecarProcess]:
     """Start `theraguard serve` on 127.0.0.1:0 with the test config; stop it with SIGTERM afterwards."""
     config = write_test_config(tmp, tls)
-    theraguard = Path(sys.executable).parent / "theraguard"
-    command = [str(theraguard if theraguard.exists() else "theraguard"), "serve", "--config", str(config),
-               "--address", "127.0.0.1:0", "--metrics-address", "127.0.0.1:0"]  # fmt: skip
-    stderr = (tmp / "stderr.log").open("w", encoding="utf-8")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    lines: queue.Queue[str | None] = queue.Queue()
-    threading.Thread(target=read_lines, args=(process.stdout, lines), daemon=True).start()
-    try:
-        try:
-            first = lines.get(timeout=START_TIMEOUT_S)
-        except queue.Empty:
-            first = None
-        match = SERVING_LINE.match(first or "")
-        if not match:
-            process.kill()
-            process.wait(10)
-            log = (tmp / "stderr.log").read_text(encoding="utf-8")[-3000:]
-            raise SidecarStartError(
-                f"`theraguard serve` did not print its serving line (got: {first!r}, exit: {process.poll()})\n{log}"
-            )
-        target = f"{match['host']}:{match['port']}"
+    with serve_subprocess(
+        config, tmp / "stderr.log", start_timeout=START_TIMEOUT_S, stop_timeout=20
+    ) as served:
         if not tls:
-            wait_until_serving(target)
+            wait_until_serving(served.target)
         policy = yaml.safe_load((tmp / "policy.yaml").read_text(encoding="utf-8"))
-        yield SidecarProcess(target=target, metrics=match["metrics"], policy=policy, process=process)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        stderr.close()
+        yield SidecarProcess(
+            target=served.target, metrics=served.metrics, policy=policy, process=served.process
+        )
