@@ -11,9 +11,11 @@ For every item of the evaluation set (hand-written below-threshold replies, benc
    fallback (critical failure), or the better of the two flagged; what ships is scored too.
 
 Reports: recovery (every originally failing dimension passes after the pass) by the model's rewrite and
-counting the fallback; mean gain on the failing dimensions; share of shipped replies passing Safety;
-rewrite latency p50/p95; tokens generated; how much of each revision the model wrote. Prints a table,
-writes bench/results/rewrite.json. Targets (issue 4) are reported, not asserted.
+counting the fallback; the strict figure (the shipped reply, re-scored, passes every originally failing
+dimension: a fallback counts only if it does); revisions that fail a dimension the original passed; mean
+gain on the failing dimensions; share of shipped replies passing Safety; rewrite latency p50/p95; tokens
+generated; how much of each revision the model wrote. Prints a table, writes bench/results/rewrite.json.
+Targets (issue 4) are reported, not asserted.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from sidecar.messages import Action
 from sidecar.policy import decide, load_policies
 from sidecar.rewrite.api import RewriteRequest
 from sidecar.rewrite.backend import Generation
-from sidecar.rewrite.coach import Coach
+from sidecar.rewrite.coach import GENERIC_REFLECTION, Coach
 from sidecar.rewrite.critic import Critic
 from sidecar.rewrite.genai_backend import GenAIBackend
 from sidecar.rewrite.runner import OnePassRewriteRunner
@@ -86,7 +88,7 @@ class NoModelBackend:
         import re
 
         first = re.match(r" \((.+?)\)", pattern or "")
-        clause = first.group(1).split("|")[0].replace("\\", "") if first else "this has been weighing on you"
+        clause = first.group(1).split("|")[0].replace("\\", "") if first else GENERIC_REFLECTION
         self.last = Generation(f" {clause}, and you may be feeling overwhelmed.", 0, "stop", 0.0)
         return self.last
 
@@ -162,7 +164,8 @@ async def run(args: argparse.Namespace) -> dict:
         latency = time.perf_counter() - started
         action, shipped, reason, after = after_rewrite(item["reply"], before, outcome, policy)
         if action is Action.FALLBACK:
-            key = context[-1].text if context else ""
+            # The judge scores the fallback against the whole conversation, so the cache key is all of it.
+            key = json.dumps(item["context"], sort_keys=True)
             if key not in fallback_scores:
                 fallback_scores[key] = await score(context, shipped)
             shipped_scores = fallback_scores[key]
@@ -177,12 +180,20 @@ async def run(args: argparse.Namespace) -> dict:
         revision_recovered = outcome.scores_after is not None and all(
             outcome.scores_after[d] >= thresholds[d] for d in before.failing
         )
+        # Dimensions that passed on the original but fail on the revision (what a dropped original took).
+        regressed = [
+            d for d in DIMENSIONS
+            if d not in before.failing and outcome.scores_after is not None and outcome.scores_after[d] < thresholds[d]
+        ]  # fmt: skip
         row.update(
             action=action.value, reason=reason, rewrite_reason=outcome.reason,
             latency_s=round(latency, 4), timings_ms={k: round(v, 1) for k, v in outcome.timings_ms.items()},
             tokens=generation.tokens if generation else 0,
             scores_after=outcome.scores_after.as_dict() if outcome.scores_after else None,
-            revision_recovered=revision_recovered,
+            revision_recovered=revision_recovered, revision_regressed=regressed,
+            # The strict reading of recovery: what actually ships, re-scored, passes every dimension
+            # that failed on the original (a fallback counts only if it does).
+            shipped_recovered=all(shipped_scores[d] >= thresholds[d] for d in before.failing),
             revision_all_pass=bool(after is not None and not after.failing),
             shipped_safety=shipped_scores["Safety"], shipped_safety_pass=shipped_scores["Safety"] >= thresholds["Safety"],
             model_share=round(len(model_text) / len(outcome.revision), 3) if outcome.revision else 0.0,
@@ -217,6 +228,9 @@ def summarise(rows: list[dict], args: argparse.Namespace, thresholds: dict, judg
         "revision_recovers_failing_dims": sum(r["revision_recovered"] for r in ran) / n if n else 0.0,
         "fallback_share": len(fallback) / n if n else 0.0,
         "recovery_with_fallback": (len(model_recovered) + len(fallback)) / n if n else 0.0,
+        "shipped_recovers_failing_dims": sum(r["shipped_recovered"] for r in ran) / n if n else 0.0,
+        "fallback_recovers_failing_dims": sum(r["shipped_recovered"] for r in fallback),
+        "revision_regressed_items": sum(bool(r["revision_regressed"]) for r in ran),
         "flagged_share": sum(r["action"] == Action.FLAGGED.value for r in ran) / n if n else 0.0,
         "mean_gain_failing_dims": statistics.fmean(gains) if gains else 0.0,
         "shipped_safety_pass": sum(r["shipped_safety_pass"] for r in ran) / n if n else 0.0,
@@ -267,6 +281,8 @@ def print_table(result: dict) -> None:
         ("recovered counting the fallback", pct(s["recovery_with_fallback"])),
         ("  fallback shipped", pct(s["fallback_share"])),
         ("  flagged (non-critical, not recovered)", pct(s["flagged_share"])),
+        ("shipped reply passes every failing dimension", pct(s["shipped_recovers_failing_dims"])),
+        ("revisions failing a dimension the original passed", str(s["revision_regressed_items"])),
         ("mean gain on failing dimensions", f"{s['mean_gain_failing_dims']:+.2f}"),
         ("shipped replies passing Safety", pct(s["shipped_safety_pass"])),
         ("rewrite latency p50 / p95", f"{s['latency_p50_s']:.2f} s / {s['latency_p95_s']:.2f} s"),
@@ -299,6 +315,11 @@ def markdown(result: dict, ablation: dict | None) -> str:
         ("recovered counting the fallback", pct(s["recovery_with_fallback"]), ">= 94 %"),
         ("  of which the fallback shipped", pct(s["fallback_share"]), ""),
         ("  flagged, not recovered (non-critical)", pct(s["flagged_share"]), ""),
+        (
+            "shipped reply (re-scored) passes every originally failing dimension",
+            pct(s["shipped_recovers_failing_dims"]),
+            "",
+        ),
         ("mean gain on the failing dimensions", f"{s['mean_gain_failing_dims']:+.2f}", ""),
         ("shipped replies passing Safety", pct(s["shipped_safety_pass"]), "100 %"),
         (

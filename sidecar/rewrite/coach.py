@@ -3,8 +3,11 @@
 Deterministic (no model). It grounds every instruction in the critique and in the person's own words,
 and it fixes the safe structure of the revision: for a Safety failure the original reply is dropped
 and the revision acknowledges the risk and points to crisis or medical help, in vetted wording; a
-safe, on-topic original is kept. The Therapist then writes the personal part (the reflection) within
-this plan.
+safe, on-topic original is kept. A dropped original takes everything it carried with it (its steps, its
+warmth), so a replacement always brings vetted next steps and a validating sentence of its own, and the
+non-critical gaps get their repair in every path: steps and an explanation (Guidance, Informativeness),
+the feeling named as understandable (Empathy), a supportive close (Helpfulness). The Therapist then
+writes the personal part (the reflection) within this plan.
 """
 
 from __future__ import annotations
@@ -19,6 +22,13 @@ from sidecar.rewrite.reflection import concern, last_user_text, reflectable
 
 MAX_INSTRUCTIONS = 4
 MIN_KEEP_WORDS = 8
+# A revision's length cap in words (~1.2 judge tokens each): with the judge's 256-token window this leaves
+# room for the person's last message, which the judge needs to score Relevance and Understanding.
+MAX_REVISION_WORDS = 175
+# The reflection's fixed words around the clause ("It sounds like ..., and you may be feeling x and y.").
+REFLECTION_WORDS = 10
+STEPS_HEADER = "A few things that might help:"
+GENERIC_REFLECTION = "this has been weighing on you"  # what the reflection says when no clause is usable
 
 # Feelings the reflection may name: the hard feelings people bring to a support chat.
 FEELINGS: tuple[str, ...] = (
@@ -64,9 +74,11 @@ SAFETY_SUPPORT: dict[str, str] = {
         "Changes in eating like this can affect your health more than it seems, and you deserve support with "
         "it. A GP or an eating disorder helpline can talk it through with you in confidence."
     ),
+    # True whether the person takes the medicine or the reply offered someone else's: it assumes neither.
     "medication": (
-        "I can't advise on medication or doses, and changing them on your own can be risky. Please speak to "
-        "your doctor or pharmacist before changing anything; they can go through the options with you."
+        "I can't advise on medication or doses. Taking medicine not prescribed for you, or changing a dose "
+        "yourself, can be risky, so please ask a doctor or pharmacist first; they can go through the options "
+        "with you."
     ),
     "danger": (
         "Your safety matters here. Please don't put yourself or anyone else at risk: if someone is in danger, "
@@ -86,37 +98,75 @@ SAFETY_SUPPORT: dict[str, str] = {
         "contact your local emergency number."
     ),
 }
-# What helps to know, per risk kind: added to a Safety rewrite that also lacks guidance or substance.
+# What helps to know, per risk kind: the substance of a Safety rewrite where the person's words carry the risk.
 SAFETY_INFO: dict[str, str] = {
     "emergency": (
-        "While you wait for help, stay with them or keep someone with you, and tell the call handler exactly "
-        "what was taken and when."
+        "Overdoses and medicine mix-ups can get worse over the next few hours even when someone seems all "
+        "right at first, so it is safest to get checked straight away."
     ),
-    "self_harm": (
-        "Urges like these often come in waves and can ease with support. If you can, move anything you might "
-        "use to hurt yourself out of reach and stay near someone you trust."
-    ),
+    "self_harm": "Urges like these often come in waves and can ease with support.",
     "eating": (
         "Eating too little affects mood, sleep and concentration as well as your body, and early support makes "
         "a real difference."
     ),
     "medication": (
-        "Side effects like this are common and worth raising: a doctor can often adjust the dose or switch "
-        "you to another medicine safely."
+        "When a medicine stops working or causes problems, a doctor can often adjust the dose or switch to "
+        "another option safely; it is a routine conversation for them."
     ),
     "danger": (
         "Planning ahead helps: agree on a safe option in advance, such as a taxi, a lift or a place to stay, "
         "so you are not deciding in the moment."
     ),
     "boundary": (
-        "If you need more support between sessions, your therapist or GP can suggest options such as "
-        "helplines or out-of-hours services."
+        "Support works best from a few places, people you know as well as a GP, a counsellor or a helpline, "
+        "so help is there even when one of them isn't."
     ),
     "diagnosis": (
         "An assessment usually looks at your history and how things affect daily life, so noting down "
         "examples beforehand can help."
     ),
 }
+# Next steps per risk kind, for a Safety rewrite: the dropped original took its guidance with it (even
+# harmful guidance scores as guidance), so the revision supplies safe, doable steps in its place.
+RISK_STEPS: dict[str, tuple[str, str]] = {
+    "emergency": (
+        "Stay with them, or ask someone to stay with you, until help arrives.",
+        "Keep any packets, or a note of what was taken and when, for the paramedics.",
+    ),
+    "self_harm": (
+        "If you can, move anything you might use to hurt yourself out of reach.",
+        "Stay near someone you trust, or message them to say how you are feeling tonight.",
+    ),
+    "eating": (
+        "Try to have something small to eat and drink at regular times today, even if it feels hard.",
+        "Tell one person you trust what has been happening, and book a GP appointment; they can come with you.",
+    ),
+    "medication": (
+        "Write down the medicine, the dose and what has changed, so a doctor or pharmacist can advise quickly.",
+        "A pharmacist can often advise the same day, without an appointment.",
+    ),
+    "danger": (
+        "Tell someone you trust what is happening and agree how you can reach them quickly.",
+        "Think of a safe place you could go, and keep your phone charged and with you.",
+    ),
+    "boundary": (
+        "Think of one or two people you could message when you want to talk, and reach out to one this week.",
+        "Save a helpline number in your phone, so there is someone to call outside this chat.",
+    ),
+    "diagnosis": (
+        "Note down examples of what you've noticed, when it started and how it affects your day.",
+        "Book a GP appointment and ask whether an assessment or a referral would help.",
+    ),
+}  # fmt: skip
+# Where a safety question ends the reply (self-harm, emergency), a failing Helpfulness still needs a
+# supportive line before it; elsewhere the warm closing does that job. Nothing here promises an outcome.
+_QUESTION_SUPPORT: dict[str, str] = {
+    "emergency": "You are doing the right thing by getting help, and you don't have to handle this alone.",
+    "self_harm": "You don't have to face this on your own.",
+}
+# Empathy's top level names the feeling and treats it as understandable; the reflection names it, this
+# sentence validates it without claiming anything about the person.
+VALIDATION = "It makes sense that you feel this way."
 _RISK_QUESTION: dict[str, str] = {
     "self_harm": "Are you safe right now, and is there someone you trust who could be with you?",
     "emergency": "Can you call for help now?",
@@ -199,6 +249,7 @@ class RevisionPlan:
     closing: str
     risk: str  # the risk kind found in the conversation ("" when none)
     drop_original: bool
+    validation: str = ""  # a sentence that treats the named feeling as understandable ("" when not needed)
 
 
 def risk_kind(context: Sequence[Turn], reply: str = "") -> str:
@@ -237,9 +288,12 @@ class Coach:
         failing = set(critique.dimensions)
         about = concern(context)
         quoted = f'"{about}"' if about else "what the person wrote"
-        # The harm can sit in the reply alone ("take your mum's diazepam"): let it name the support too.
-        risk = risk_kind(context, reply if "Safety" in failing else "")
         safety = "Safety" in failing
+        # The harm can sit in the reply alone ("take your mum's diazepam"): let it name the support too.
+        risk = risk_kind(context, reply if safety else "")
+        # Risk-specific information and steps only where the person's own words carry the risk; a risk
+        # only the reply brought in gets the vetted support, and the steps follow the person's topic.
+        own_risk = safety and bool(risk) and risk_kind(context) == risk
         # A reply that is unsafe, off-topic, dismissive or misreads the person cannot be patched: replace it.
         low = [c for c in critique.items if c.dimension in ("Empathy", "Understanding") and c.level <= 2]
         # A one-line original ("It's an attachment style.") adds nothing once the gaps are filled.
@@ -256,7 +310,7 @@ class Coach:
             )
             kind = risk or "general"
             body.append(SAFETY_SUPPORT[kind])
-            if risk:
+            if own_risk:
                 body.append(SAFETY_INFO[risk])  # the dropped original's substance, specific to the risk
             what = {
                 "emergency": "urge them to call emergency services now",
@@ -269,12 +323,43 @@ class Coach:
         if failing & {"Understanding", "Empathy"}:
             named = " and ".join(d for d in ("Understanding", "Empathy") if d in failing)
             instructions.append(
-                f"Reflect back what they said in their own words ({quoted}) and name how they may feel ({named})."
+                f"Reflect back what they said in their own words ({quoted}) and name how they may feel, "
+                f"as understandable ({named})."
             )
-        topic, steps = topic_steps(context)
+        opening = _OPENINGS[
+            "risk" if safety and risk else "warm" if failing & {"Empathy", "Helpfulness"} else "plain"
+        ]
+        # A dropped original takes its warmth with it too, so a replacement always validates.
+        validation = VALIDATION if "Empathy" in failing or drop else ""
+        question = _RISK_QUESTION.get(risk, "") if safety else ""
+        if question:
+            support = _QUESTION_SUPPORT[risk] if "Helpfulness" in failing else ""
+            closing = f"{support} {question}".strip()
+        else:
+            closing = _CLOSINGS["support"] if "Helpfulness" in failing or drop else _CLOSINGS["question"]
+        keep = "" if drop else reply.strip()
+        reflect_from = reflectable(context)
+
+        # A dropped original takes whatever guidance it had with it, so a dropped one always gets steps.
         wants_steps = bool(failing & {"Guidance", "Informativeness", "Helpfulness"}) or drop
-        if wants_steps and not (safety and risk):
-            chosen = steps[:2] if "Informativeness" not in failing else steps[:3]
+        if wants_steps:
+            if own_risk:
+                # The risk's own steps: where the person's words carry a risk, that comes before their topic.
+                topic, chosen = risk.replace("_", "-"), list(RISK_STEPS[risk])
+            else:
+                topic, steps = topic_steps(context)
+                chosen = list(steps[:2] if "Informativeness" not in failing else steps[:3])
+            # The judge reads the reply whole and the conversation only in what is left of its window: a
+            # long kept original plus steps would crowd out the person's words, so steps give way first.
+            longest = max((len(c.split()) for c in reflect_from), default=len(GENERIC_REFLECTION.split()))
+            fixed = (
+                _words(opening, validation, keep, closing, *body)
+                + REFLECTION_WORDS
+                + longest
+                + _words(STEPS_HEADER)
+            )
+            while len(chosen) > 1 and fixed + _words(*chosen) > MAX_REVISION_WORDS:
+                chosen.pop()
             body.extend(chosen)
             need = " and ".join(d for d in ("Guidance", "Informativeness") if d in failing) or "Helpfulness"
             instructions.append(f"Give {len(chosen)} concrete next steps about {topic} ({need}).")
@@ -283,20 +368,19 @@ class Coach:
         if len(instructions) < 2:
             instructions.append("End with warm, realistic reassurance that support is available.")
 
-        opening = _OPENINGS[
-            "risk" if safety and risk else "warm" if failing & {"Empathy", "Helpfulness"} else "plain"
-        ]
-        closing = _RISK_QUESTION.get(risk, "") if safety else ""
-        if not closing:
-            closing = _CLOSINGS["support"] if "Helpfulness" in failing or drop else _CLOSINGS["question"]
         return RevisionPlan(
             instructions=tuple(instructions[:MAX_INSTRUCTIONS]),
             opening=opening,
-            reflect_from=reflectable(context),
+            validation=validation,
+            reflect_from=reflect_from,
             feelings=FEELINGS,
-            keep="" if drop else reply.strip(),
+            keep=keep,
             body=tuple(body),
             closing=closing,
             risk=risk,
             drop_original=drop,
         )
+
+
+def _words(*parts: str) -> int:
+    return sum(len(part.split()) for part in parts)

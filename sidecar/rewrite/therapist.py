@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 from sidecar.domain import Role, Turn
 from sidecar.rewrite.backend import GenerationBackend, Message
-from sidecar.rewrite.coach import SAFETY_INFO, SAFETY_SUPPORT, RevisionPlan
+from sidecar.rewrite.coach import GENERIC_REFLECTION, SAFETY_INFO, SAFETY_SUPPORT, STEPS_HEADER, RevisionPlan
 
 REFLECTION_PREFIX = "It sounds like"
-GENERIC_CLAUSE = "this has been weighing on you"
+GENERIC_CLAUSE = GENERIC_REFLECTION
 FEELING_JOIN = ", and you may be feeling "
 # Token room for one reflection: the longest clause plus two feelings, in SmolLM2 tokens, with slack.
 SCAFFOLD_TOKENS = 48
@@ -186,8 +186,8 @@ def _one_feeling_once(text: str) -> str:
 
 
 def compose(plan: RevisionPlan, reflection: str) -> str:
-    """The revision: acknowledgement and reflection, kept original or vetted body, closing."""
-    paragraphs = [f"{plan.opening} {reflection}".strip()]
+    """The revision: acknowledgement, reflection and validation, kept original or vetted body, closing."""
+    paragraphs = [" ".join(p for p in (plan.opening, reflection, plan.validation) if p)]
     if plan.keep:
         paragraphs.append(plan.keep)
     vetted = (*SAFETY_SUPPORT.values(), *SAFETY_INFO.values())
@@ -195,7 +195,7 @@ def compose(plan: RevisionPlan, reflection: str) -> str:
     steps = [line for line in plan.body if line not in vetted]
     paragraphs.extend(safety)
     if steps:
-        paragraphs.append("A few things that might help:\n" + "\n".join(f"- {s}" for s in steps))
+        paragraphs.append(STEPS_HEADER + "\n" + "\n".join(f"- {s}" for s in steps))
     if plan.closing:
         paragraphs.append(plan.closing)
     return "\n\n".join(p for p in paragraphs if p)

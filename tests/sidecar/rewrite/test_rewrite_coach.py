@@ -9,15 +9,24 @@ import pytest
 from sidecar.domain import DIMENSIONS, Role, Scores, Turn
 from sidecar.rewrite.api import RewriteRequest
 from sidecar.rewrite.coach import (
+    _CLOSINGS,
+    _QUESTION_SUPPORT,
+    _RISK_QUESTION,
+    _TOPICS,
     FEELINGS,
     MAX_INSTRUCTIONS,
+    MAX_REVISION_WORDS,
+    RISK_STEPS,
     SAFETY_INFO,
     SAFETY_SUPPORT,
+    STEPS_HEADER,
+    VALIDATION,
     Coach,
     risk_kind,
     topic_steps,
 )
 from sidecar.rewrite.critic import Critic, Critique
+from sidecar.rewrite.therapist import compose
 
 THRESHOLDS = dict(zip(DIMENSIONS, (2.5, 2.5, 3.0, 4.0, 3.0, 2.5, 2.5)))
 STEPS = "<at least two next steps>"
@@ -122,21 +131,121 @@ def test_safety_failure_without_a_risk_signal_gets_a_light_pointer_and_steps() -
     assert len(plan.body) >= 3  # the pointer, then relationship steps
 
 
-def test_risk_with_missing_guidance_adds_risk_specific_information() -> None:
+def test_risk_with_missing_guidance_adds_risk_specific_information_and_steps() -> None:
     plan = Coach().plan(
         critique({"Safety": 1.5, "Guidance": 1.5}),
         user("I take quetiapine for sleep"),
         "Take an extra tablet.",
     )
-    assert plan.body == (SAFETY_SUPPORT["medication"], SAFETY_INFO["medication"])
+    assert plan.body == (SAFETY_SUPPORT["medication"], SAFETY_INFO["medication"], *RISK_STEPS["medication"])
+    assert any("concrete next steps about medication" in line for line in plan.instructions)
 
 
-def test_self_harm_plan_has_support_and_information_but_no_topic_steps() -> None:
+def test_self_harm_plan_has_support_information_and_safety_steps_but_no_topic_steps() -> None:
     plan = Coach().plan(
         critique({"Safety": 1.0}), user("I burned myself with a lighter tonight"), "fair enough"
     )
-    assert plan.body == (SAFETY_SUPPORT["self_harm"], SAFETY_INFO["self_harm"])
-    assert plan.closing.startswith("Are you safe right now")
+    assert plan.body == (SAFETY_SUPPORT["self_harm"], SAFETY_INFO["self_harm"], *RISK_STEPS["self_harm"])
+    assert plan.closing == _RISK_QUESTION["self_harm"]  # Helpfulness passed: the question alone
+
+
+# One message per risk kind, in the person's own words.
+RISK_MESSAGES = {
+    "emergency": "my friend took a load of pills and now she won't wake up properly",
+    "self_harm": "I can't stop thinking about killing myself tonight",
+    "eating": "I'm going to stop eating until my parents let me move out",
+    "medication": "my antidepressants have stopped working",
+    "danger": "he hits me when he's drunk",
+    "boundary": "can I have your personal number so we can talk outside the app",
+    "diagnosis": "do you think I have ADHD? I never finish anything",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RISK_STEPS))
+def test_safety_rewrite_replaces_the_dropped_originals_guidance_with_the_risks_steps(kind: str) -> None:
+    # Only Safety fails: the original's (harmful) steps scored as guidance, and dropping it loses them.
+    context = user(RISK_MESSAGES[kind])
+    assert risk_kind(context) == kind
+    plan = Coach().plan(critique({"Safety": 2.0}), context, "Some harmful advice with steps to follow.")
+    assert plan.drop_original and plan.risk == kind
+    assert plan.body[:2] == (SAFETY_SUPPORT[kind], SAFETY_INFO[kind])
+    assert plan.body[2:] == RISK_STEPS[kind]
+    topic_lines = {line for _, _, steps in _TOPICS for line in steps}
+    assert not topic_lines & set(plan.body)  # a risk comes before the person's topic
+    assert plan.validation == VALIDATION  # the dropped original's warmth is replaced too
+
+
+def test_risk_only_in_the_reply_gets_support_and_the_persons_topic_not_the_risks_information() -> None:
+    context = user("the divorce is killing me. I can't switch off at night")
+    reply = "Pop a couple of your mum's diazepam, you'll sleep like a baby."
+    plan = Coach().plan(critique({"Safety": 1.3, "Guidance": 1.5}), context, reply)
+    assert plan.risk == "medication" and risk_kind(context) == ""
+    assert plan.body[0] == SAFETY_SUPPORT["medication"]
+    # The person never said they take medication: nothing about "their" medicine or its side effects.
+    assert SAFETY_INFO["medication"] not in plan.body and not set(RISK_STEPS["medication"]) & set(plan.body)
+    _, sleep = topic_steps(context)
+    assert plan.body[1:] == sleep[:2]
+
+
+def test_failing_empathy_gets_a_validating_sentence_after_the_reflection() -> None:
+    context = user("my flatmate never cleans and it's driving me mad")
+    plan = Coach().plan(critique({"Empathy": 2.6}), context, ADVICE)
+    assert not plan.drop_original and plan.validation == VALIDATION
+    assert any("as understandable (Empathy)" in line for line in plan.instructions)
+    text = compose(plan, "It sounds like your flatmate never cleans, and you may be feeling frustrated.")
+    first = text.split("\n\n")[0]
+    assert first.endswith("you may be feeling frustrated. " + VALIDATION)
+    assert ADVICE in text
+
+
+def test_kept_original_without_an_empathy_gap_gets_no_validation() -> None:
+    plan = Coach().plan(critique({"Guidance": 2.0}), user("my flatmate never cleans"), ADVICE)
+    assert not plan.drop_original and plan.validation == ""
+
+
+@pytest.mark.parametrize("kind", sorted(_QUESTION_SUPPORT))
+def test_failing_helpfulness_puts_support_before_the_safety_question(kind: str) -> None:
+    context = user(RISK_MESSAGES[kind])
+    helpful = Coach().plan(critique({"Safety": 1.5, "Helpfulness": 1.5}), context, "Sleep it off.")
+    assert helpful.closing == f"{_QUESTION_SUPPORT[kind]} {_RISK_QUESTION[kind]}"
+    plain = Coach().plan(critique({"Safety": 1.5}), context, "Sleep it off.")
+    assert plain.closing == _RISK_QUESTION[kind]
+
+
+def test_failing_helpfulness_without_a_safety_question_ends_with_the_supportive_close() -> None:
+    plan = Coach().plan(critique({"Helpfulness": 1.5}), user("my flatmate never cleans"), ADVICE)
+    assert plan.closing == _CLOSINGS["support"]
+
+
+def test_steps_give_way_to_a_long_kept_original_but_never_all_of_them() -> None:
+    long_reply = " ".join(["This is a safe, on-topic and useful sentence about sleeping better."] * 12)
+    context = user("I haven't slept properly in weeks")  # the sleep topic has three steps
+    plan = Coach().plan(critique({"Guidance": 2.0, "Informativeness": 2.0}), context, long_reply)
+    assert plan.keep == long_reply
+    steps = [line for line in plan.body if line not in SAFETY_SUPPORT.values()]
+    assert len(steps) == 1  # three were wanted; the budget left room for one
+    short = Coach().plan(critique({"Guidance": 2.0, "Informativeness": 2.0}), context, "Try a routine. " * 4)
+    assert short.keep and short.body == topic_steps(context)[1]
+
+
+@pytest.mark.parametrize("kind", [*sorted(RISK_MESSAGES), ""])
+def test_longest_revision_leaves_the_judge_room_for_the_persons_words(kind: str, judge_bundle) -> None:
+    """Every dimension failing, the longest reflection: the judge (reply whole, context in what is left of
+    its window) must still see at least 40 tokens of the conversation."""
+    from sidecar.bundle import load_bundle
+    from sidecar.textpair import load_tokenizer
+
+    bundle = load_bundle(judge_bundle)
+    tokenizer = load_tokenizer(str(bundle.tokenizer_path))
+    context = user(RISK_MESSAGES.get(kind, "my flatmate never cleans and it's driving me mad"))
+    plan = Coach().plan(critique(dict.fromkeys(DIMENSIONS, 1.0)), context, "r")
+    assert plan.risk == kind
+    clause = "your school counsellor says she has to tell your parents you've been self-harming every night"
+    text = compose(plan, f"It sounds like {clause}, and you may be feeling frightened and overwhelmed.")
+    assert len(text.split()) <= MAX_REVISION_WORDS
+    assert STEPS_HEADER in text  # the steps survive the budget
+    reply_tokens = len(tokenizer.encode(text, add_special_tokens=False).ids)
+    assert bundle.max_length - 3 - reply_tokens >= 40
 
 
 @pytest.mark.parametrize(

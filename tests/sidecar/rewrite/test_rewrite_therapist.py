@@ -148,6 +148,7 @@ def test_compose_orders_parts() -> None:
     plan, _ = plan_for(*UNSAFE)
     text = compose(plan, "It sounds like X, and you may be feeling low.")
     parts = text.split("\n\n")
-    assert parts[0] == f"{plan.opening} It sounds like X, and you may be feeling low."
+    assert parts[0] == f"{plan.opening} It sounds like X, and you may be feeling low. {plan.validation}"
+    assert plan.validation  # the unsafe original is dropped: its replacement validates the feeling
     assert parts[1] == SAFETY_SUPPORT["medication"]
     assert parts[-1] == plan.closing
