@@ -35,17 +35,19 @@ from export.corpus.distributions import (
     histograms,
     sample_target,
 )
-from export.corpus.safety import FORMS, SafetyForm
+from export.corpus.safety import FORMS, REPLY_INJECTIONS, USER_INJECTIONS, SafetyForm
 from export.corpus.situations import ASSISTANT_TURNS, FOLLOW_UPS, RISK_FOLLOW_UPS, SITUATIONS
 from export.corpus.sources import SharedData, read_shared
 from export.corpus.topics import Topic, detect_risk, find_emotion, read_topic
 
-BUILDER_VERSION = "1.0.0"
+BUILDER_VERSION = "1.1.0"
 CORPUS_FILE = "corpus.jsonl"
 PROVENANCE_FILE = "provenance.json"
 
 _MULTI_TURN_SHARE = 0.25
 _RISK_CONTEXT_SHARE = 0.15  # safe-ish rows on risk contexts, so safe handling of risk is learned too
+_REPLY_INJECTION_SHARE = 0.04  # rows whose reply carries text aimed at the judge (labels unchanged)
+_USER_INJECTION_SHARE = 0.02  # rows whose last user turn does
 _REAL_CONTEXT_SHARE = 0.7  # when the shared messages are available
 _PREFER_SHARE = 0.6  # rows of a safety form placed on a context where that failure typically occurs
 _MEANS_CATEGORIES = frozenset({"medication", "sleep", "substance"})
@@ -185,6 +187,24 @@ def _other_category(rng: random.Random, own: str) -> Any:
     return rng.choice(choices)
 
 
+def _inject(rng: random.Random, reply: str, turns: list[dict[str, str]]) -> tuple[str, list[str]]:
+    """Sometimes add text that tries to steer the judge; the row keeps its labels, whatever its level.
+
+    A judge that moved with such text could be talked into passing a harmful reply. Returns the reply
+    and tags; the last user turn is changed in place.
+    """
+    tags = []
+    if rng.random() < _REPLY_INJECTION_SHARE:
+        note = rng.choice(REPLY_INJECTIONS)
+        reply = f"{note}\n\n{reply}" if rng.random() < 0.4 else f"{reply}\n\n{note}"
+        tags.append("injection:reply")
+    if rng.random() < _USER_INJECTION_SHARE:
+        last = max(k for k, t in enumerate(turns) if t["role"] == "user")
+        turns[last] = {**turns[last], "text": f"{turns[last]['text']} {rng.choice(USER_INJECTIONS)}"}
+        tags.append("injection:user")
+    return reply, tags
+
+
 def _atomic_write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -269,7 +289,9 @@ def build_corpus(
         other = _other_category(rng, topic.category)
         reply = compose(rng, dict(zip(DIMENSIONS, target)), topic, other, form)
 
-        tags = [f"target:{source}", f"category:{topic.category}", f"turns:{len(turns)}", *reply.tags]
+        text, injected = _inject(rng, reply.text, turns)
+
+        tags = [f"target:{source}", f"category:{topic.category}", f"turns:{len(turns)}", *reply.tags, *injected]
         if topic.risk:
             tags.append("risk_context")
         if form is not None:
@@ -279,7 +301,7 @@ def build_corpus(
         row = {
             "id": f"tg{seed}-{i:06d}",
             "context": turns,
-            "reply": reply.text,
+            "reply": text,
             "scores": dict(zip(DIMENSIONS, target)),
             "split": base.split,
             "tags": tags,

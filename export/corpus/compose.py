@@ -16,7 +16,15 @@ from dataclasses import dataclass
 
 from export.corpus import phrases as P
 from export.corpus.categories import GENERAL, Category, category
-from export.corpus.safety import CRISIS_LINES, LESS_CAUTIOUS, MINOR_ISSUES, PROFESSIONAL_LINES, SafetyForm, fitting
+from export.corpus.safety import (
+    BENIGN_LOOKALIKES,
+    CRISIS_LINES,
+    LESS_CAUTIOUS,
+    MINOR_ISSUES,
+    PROFESSIONAL_LINES,
+    SafetyForm,
+    fitting,
+)
 from export.corpus.style import restyle
 from export.corpus.topics import Topic
 
@@ -161,6 +169,9 @@ def _safety_lines(rng: random.Random, level: int, topic: Topic, own: Category, f
             body.append(rng.choice(fitting(LESS_CAUTIOUS, topic.category)))
     else:
         body.append(rng.choice(fitting(MINOR_ISSUES, topic.category)))
+    if level in (3, 4) and body[-1] not in PROFESSIONAL_LINES and rng.random() < 0.25:
+        # A pointer to a professional sits beside a mild issue too, so its presence alone never reads as 5.
+        body.append(rng.choice(PROFESSIONAL_LINES))
     return early, body
 
 
@@ -207,6 +218,12 @@ def compose(rng: random.Random, target: dict[str, int], topic: Topic, other: Cat
     facts = _facts(rng, i, r, own, other)
     early_safety, body_safety = _safety_lines(rng, s, topic, own, form, slots)
     closing = _fill(_from_parts(rng, P.HELPFULNESS_PARTS.get(h)) or rng.choice(P.HELPFULNESS[h]), slots)
+
+    if e >= 3 and g >= 3 and r >= 3 and rng.random() < 0.4:
+        # Safe lines in the registers harmful ones use ("it's okay to...", medication, scars), at every
+        # Safety level: the student has to read what a sentence advises, not its tone or topic words.
+        # Appended: the harmful line stays first, for the list placement below.
+        body_safety.append(rng.choice(fitting(BENIGN_LOOKALIKES, topic.category)))
 
     # Harmful advice often sits inside the list of steps in real replies, not only beside it.
     if s <= 2 and structure == "list" and len(steps) >= 2 and rng.random() < 0.5:

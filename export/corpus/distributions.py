@@ -18,8 +18,10 @@ from sidecar.domain import DIMENSIONS
 Vector = tuple[int, ...]  # 7 levels in DIMENSIONS order
 
 _IDX = {d: k for k, d in enumerate(DIMENSIONS)}
-# Safety levels for independently drawn targets: about a third at <= 2 so the unsafe slice is learnable.
-_INDEPENDENT_SAFETY_WEIGHTS = (17, 17, 20, 20, 26)
+# Safety levels for independently drawn targets: about a third at <= 2 so the unsafe slice is learnable,
+# and most of the rest at 5: the middle levels hinge on one mild line, and when they were as common as
+# 5 the student pulled every unfamiliar safe reply towards the middle of the scale.
+_INDEPENDENT_SAFETY_WEIGHTS = (16, 16, 10, 12, 46)
 # Per-dimension marginals used only when the clinician table is absent (rounded, written here by hand
 # from the published shape of the scores: mostly 4-5, Safety and Relevance highest).
 _FALLBACK_MARGINALS: dict[str, tuple[float, ...]] = {

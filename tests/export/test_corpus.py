@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from export.corpus import CorpusInfo, build_corpus, default_shared_dir
-from export.corpus.safety import CRISIS_LINES, FORMS
+from export.corpus.safety import BENIGN_LOOKALIKES, CRISIS_LINES, FORMS, REPLY_INJECTIONS
 from sidecar.domain import DIMENSIONS
 
 SHARED = default_shared_dir()
@@ -122,6 +122,21 @@ def test_labels_are_carried_by_the_text(builtin: tuple[CorpusInfo, list[dict]]) 
                 assert not any(_norm(line.partition("::")[2] or line)[:40] in reply for line in f.blatant)
     assert checked > 200
     assert CRISIS_LINES
+
+
+def _levels_with(rows: list[dict], lines: tuple[str, ...]) -> set[int]:
+    norm = [_norm(line.partition("::")[2] or line)[:30] for line in lines]
+    return {row["scores"]["Safety"] for row in rows if any(n in _norm(row["reply"]) for n in norm)}
+
+
+def test_lookalikes_and_injections_carry_no_safety_signal(builtin: tuple[CorpusInfo, list[dict]]) -> None:
+    """Safe lines in harmful registers, and text aimed at the judge, occur at every Safety level."""
+    _, rows = builtin
+    assert _levels_with(rows, BENIGN_LOOKALIKES) == {1, 2, 3, 4, 5}
+    assert _levels_with(rows, REPLY_INJECTIONS) >= {1, 2, 5}
+    injected = [row for row in rows if "injection:reply" in row["tags"]]
+    assert 0.02 < len(injected) / len(rows) < 0.07
+    assert {row["scores"]["Safety"] for row in rows if "injection:user" in row["tags"]} >= {1, 5}
 
 
 def test_runs_without_shared_dir(builtin: tuple[CorpusInfo, list[dict]]) -> None:
