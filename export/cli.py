@@ -26,6 +26,7 @@ def _distill_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--head-lr", type=float, default=d.head_lr)
     p.add_argument("--mse-weight", type=float, default=d.mse_weight)
+    p.add_argument("--safety-weight", type=float, default=d.safety_weight, help="loss weight of Safety (others: 1)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--threads", type=int, default=d.threads)
     p.add_argument("--device", default=d.device, help="cpu or cuda (teacher and student)")

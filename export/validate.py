@@ -345,7 +345,8 @@ def _report(
         f"- Corpus: `{corpus_path}` ({distill_info['corpus']['rows']} rows, sha256 `{distill_info['corpus']['sha256'][:16]}...`); "
         f"{distill_info['train_rows']} training rows used.",
         f"- Student: all-MiniLM-L6-v2 cross-encoder, mean pooling, 7 x 5-way heads; loss = soft-label cross-entropy "
-        f"+ {cfg['mse_weight']} x expected-score MSE; {distill_info['steps']} steps ({cfg['epochs']} epoch(s) planned) of batch "
+        f"+ {cfg['mse_weight']} x expected-score MSE, Safety weighted {cfg.get('safety_weight', 1.0)} x the other dimensions; "
+        f"{distill_info['steps']} steps ({cfg['epochs']} epoch(s) planned) of batch "
         f"{cfg['batch_size']}, lr {cfg['lr']} (head {cfg['head_lr']}), seed {cfg['seed']}, {cfg['threads']} CPU threads, "
         f"{distill_info['seconds']:.0f} s.",
         f"- max_length {stats['max_length']} tokens: pair length mean {stats['pair_tokens_mean']:.0f}, p95 "

@@ -69,8 +69,9 @@ def test_corpus_without_train_rows(tmp_path: Path) -> None:
         ("lr", 2.0, r"learning rates must be in \(0, 1\)"),
         ("precision", "fp8", r"precision must be auto, fp32 or bf16"),
         ("freeze_layers", 9, r"freeze_layers must be in \[0, 6\]"),
+        ("safety_weight", 0.0, r"safety_weight must be > 0 \(got: 0.0\)"),
     ],
-    ids=["max-length", "epochs", "lr", "precision", "freeze-layers"],
+    ids=["max-length", "epochs", "lr", "precision", "freeze-layers", "safety-weight"],
 )
 def test_bad_distill_config(field: str, value: object, pattern: str) -> None:
     from export.distill import DistillConfig
