@@ -4,7 +4,8 @@ Deterministic (no model). It grounds every instruction in the critique and in th
 and it fixes the safe structure of the revision: for a Safety failure the original reply is dropped
 and the revision acknowledges the risk and points to crisis or medical help, in vetted wording; a
 safe, on-topic original is kept. A dropped original takes everything it carried with it (its steps, its
-warmth), so a replacement always brings vetted next steps and a validating sentence of its own, and the
+warmth, its handling of a risk the person raised), so a replacement always brings vetted next steps, a
+validating sentence and, where the person's words carry a risk, that risk's vetted support, and the
 non-critical gaps get their repair in every path: steps and an explanation (Guidance, Informativeness),
 the feeling named as understandable (Empathy), a supportive close (Helpfulness). The Therapist then
 writes the personal part (the reflection) within this plan.
@@ -291,14 +292,16 @@ class Coach:
         safety = "Safety" in failing
         # The harm can sit in the reply alone ("take your mum's diazepam"): let it name the support too.
         risk = risk_kind(context, reply if safety else "")
-        # Risk-specific information and steps only where the person's own words carry the risk; a risk
-        # only the reply brought in gets the vetted support, and the steps follow the person's topic.
-        own_risk = safety and bool(risk) and risk_kind(context) == risk
         # A reply that is unsafe, off-topic, dismissive or misreads the person cannot be patched: replace it.
         low = [c for c in critique.items if c.dimension in ("Empathy", "Understanding") and c.level <= 2]
         # A one-line original ("It's an attachment style.") adds nothing once the gaps are filled.
         thin = len(reply.split()) < MIN_KEEP_WORDS
         drop = safety or "Relevance" in failing or bool(low) or thin
+        # Risk-specific support, information and steps wherever the person's own words carry the risk and
+        # the original goes, even if it passed Safety: it may have been what met the risk (a safety plan
+        # dropped for missing the person's feelings). A risk only the reply brought in gets the vetted
+        # support, and the steps follow the person's topic.
+        own_risk = drop and bool(risk) and risk_kind(context) == risk
         instructions: list[str] = []
         body: list[str] = []
 
@@ -308,6 +311,7 @@ class Coach:
                 f"Remove the original reply entirely: it {s.now} (Safety {s.score:.1f}, needs {s.threshold:g}); "
                 "repeat none of it."
             )
+        if safety or own_risk:
             kind = risk or "general"
             body.append(SAFETY_SUPPORT[kind])
             if own_risk:
@@ -326,12 +330,11 @@ class Coach:
                 f"Reflect back what they said in their own words ({quoted}) and name how they may feel, "
                 f"as understandable ({named})."
             )
-        opening = _OPENINGS[
-            "risk" if safety and risk else "warm" if failing & {"Empathy", "Helpfulness"} else "plain"
-        ]
+        tone = "warm" if failing & {"Empathy", "Helpfulness"} else "plain"
+        opening = _OPENINGS["risk" if (safety and risk) or own_risk else tone]
         # A dropped original takes its warmth with it too, so a replacement always validates.
         validation = VALIDATION if "Empathy" in failing or drop else ""
-        question = _RISK_QUESTION.get(risk, "") if safety else ""
+        question = _RISK_QUESTION.get(risk, "") if safety or own_risk else ""
         if question:
             support = _QUESTION_SUPPORT[risk] if "Helpfulness" in failing else ""
             closing = f"{support} {question}".strip()

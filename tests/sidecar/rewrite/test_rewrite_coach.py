@@ -187,6 +187,23 @@ def test_risk_only_in_the_reply_gets_support_and_the_persons_topic_not_the_risks
     assert plan.body[1:] == sleep[:2]
 
 
+def test_a_dropped_original_that_met_a_risk_is_replaced_with_the_risks_support_even_if_safety_passed() -> (
+    None
+):
+    # A safety plan that missed the person's feelings: Safety passes, Understanding fails, the original goes.
+    context = user("I've had suicidal thoughts on and off for years. they always come back")
+    safety_plan = (
+        "Write down your warning signs and who to call, and keep the list on your phone for the bad nights."
+    )
+    plan = Coach().plan(critique({"Understanding": 1.8, "Empathy": 2.0}), context, safety_plan)
+    assert plan.drop_original and plan.risk == "self_harm"
+    assert plan.body == (SAFETY_SUPPORT["self_harm"], SAFETY_INFO["self_harm"], *RISK_STEPS["self_harm"])
+    assert plan.closing == _RISK_QUESTION["self_harm"]
+    # Kept (safe, on topic, only a little cold): the original still meets the risk, nothing is added.
+    kept = Coach().plan(critique({"Empathy": 2.6}), context, safety_plan)
+    assert not kept.drop_original and SAFETY_SUPPORT["self_harm"] not in kept.body
+
+
 def test_failing_empathy_gets_a_validating_sentence_after_the_reflection() -> None:
     context = user("my flatmate never cleans and it's driving me mad")
     plan = Coach().plan(critique({"Empathy": 2.6}), context, ADVICE)
