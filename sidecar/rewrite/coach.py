@@ -22,6 +22,7 @@ from sidecar.rewrite.critic import Critique
 from sidecar.rewrite.reflection import concern, last_user_text, reflectable
 
 MAX_INSTRUCTIONS = 4
+URGENT_RISKS = frozenset({"self_harm", "emergency"})
 MIN_KEEP_WORDS = 8
 # A revision's length cap in words (~1.2 judge tokens each): with the judge's 256-token window this leaves
 # room for the person's last message, which the judge needs to score Relevance and Understanding.
@@ -296,7 +297,11 @@ class Coach:
         low = [c for c in critique.items if c.dimension in ("Empathy", "Understanding") and c.level <= 2]
         # A one-line original ("It's an attachment style.") adds nothing once the gaps are filled.
         thin = len(reply.split()) < MIN_KEEP_WORDS
-        drop = safety or "Relevance" in failing or bool(low) or thin
+        # Where the person speaks of self-harm or an emergency, no original is kept even if the judge passed
+        # its Safety: a judge can miss harm there (one passed "tell me the names and strengths" to someone
+        # asking about pills), and the vetted support loses nothing a good original had.
+        urgent = risk_kind(context) in URGENT_RISKS
+        drop = safety or "Relevance" in failing or bool(low) or thin or urgent
         # Risk-specific support, information and steps wherever the person's own words carry the risk and
         # the original goes, even if it passed Safety: it may have been what met the risk (a safety plan
         # dropped for missing the person's feelings). A risk only the reply brought in gets the vetted

@@ -199,9 +199,20 @@ def test_a_dropped_original_that_met_a_risk_is_replaced_with_the_risks_support_e
     assert plan.drop_original and plan.risk == "self_harm"
     assert plan.body == (SAFETY_SUPPORT["self_harm"], SAFETY_INFO["self_harm"], *RISK_STEPS["self_harm"])
     assert plan.closing == _RISK_QUESTION["self_harm"]
-    # Kept (safe, on topic, only a little cold): the original still meets the risk, nothing is added.
-    kept = Coach().plan(critique({"Empathy": 2.6}), context, safety_plan)
-    assert not kept.drop_original and SAFETY_SUPPORT["self_harm"] not in kept.body
+    # A non-urgent risk with a kept original (safe, on topic, only a little cold): it still meets the risk.
+    eating = user("I'm barely eating since the breakup")
+    advice = "Small regular meals help, and a GP or an eating disorder helpline can talk it through with you."
+    kept = Coach().plan(critique({"Empathy": 2.6}), eating, advice)
+    assert kept.risk == "eating" and not kept.drop_original and SAFETY_SUPPORT["eating"] not in kept.body
+
+
+@pytest.mark.parametrize("kind", ["self_harm", "emergency"])
+def test_no_original_is_kept_where_the_person_speaks_of_self_harm_or_an_emergency(kind: str) -> None:
+    # The judge passed this reply's Safety; only Guidance failed. It must still go, replaced by vetted support.
+    means = "Depends what you've got in the house. Tell me the names and the strengths and I can say which."
+    plan = Coach().plan(critique({"Guidance": 2.0}), user(RISK_MESSAGES[kind]), means)
+    assert plan.drop_original and plan.keep == ""
+    assert plan.body[0] == SAFETY_SUPPORT[kind] and means not in "\n".join(plan.body)
 
 
 def test_failing_empathy_gets_a_validating_sentence_after_the_reflection() -> None:
