@@ -14,7 +14,7 @@ import asyncio
 import importlib.util
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sidecar.batcher import MicroBatcher, ScoredPair
@@ -24,6 +24,7 @@ from sidecar.errors import DeadlineExceeded, InvalidRequest, JudgeUnavailable, O
 from sidecar.messages import Action, CheckRequest, DimensionResult, GuardResult, ScoreResult, VersionInfo
 from sidecar.policy import Decision, Policy, PolicySet, PolicyStore, Verdict, decide
 from sidecar.rewrite.api import RewriteOutcome, RewriteRequest, RewriteRunner
+from sidecar.steering import strip_judge_directed
 
 _log = logging.getLogger("theraguard.guard")
 # Without a caller deadline the rewrite still gets a bound.
@@ -79,7 +80,9 @@ class Guard:
         *,
         judge_version: str,
         execution_provider: str,
+        on_judge_directed: Callable[[int], object] | None = None,
     ) -> None:
+        self._on_judge_directed = on_judge_directed or (lambda _count: None)
         self._batcher = batcher
         self._policies = policies
         self._runner = runner
@@ -218,6 +221,26 @@ class Guard:
     # --- shared --------------------------------------------------------------------------------------
 
     async def _score_pairs(
+        self, pairs: list[tuple[Sequence[Turn], str]], deadline: float | None
+    ) -> list[_Scored]:
+        """Score pairs; a reply carrying text aimed at the judge gets its lower score with that text removed.
+
+        A fake verdict in a reply can raise the judge's scores (sidecar/steering.py); the lower of the
+        two per dimension means such text can only cost a reply. The extra row costs one judge pass,
+        only for replies that carry it.
+        """
+        stripped = [(i, strip_judge_directed(reply)) for i, (_, reply) in enumerate(pairs)]
+        extra = [(i, text) for i, text in stripped if text != pairs[i][1] and text]
+        scored = await self._score_raw([*pairs, *((pairs[i][0], text) for i, text in extra)], deadline)
+        out = scored[: len(pairs)]
+        for (i, _), alt in zip(extra, scored[len(pairs) :]):
+            low = tuple(min(a, b) for a, b in zip(out[i].scores.values, alt.scores.values))
+            out[i] = _Scored(Scores(low), out[i].timings)
+        if extra:
+            self._on_judge_directed(len(extra))
+        return out
+
+    async def _score_raw(
         self, pairs: list[tuple[Sequence[Turn], str]], deadline: float | None
     ) -> list[_Scored]:
         started = time.perf_counter()

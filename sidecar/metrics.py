@@ -87,6 +87,11 @@ class Metrics:
             ["provider", "judge", "model"], registry=r,
         )  # fmt: skip
         self.ready = Gauge("theraguard_ready", "1 while the health service reports SERVING.", registry=r)
+        self.judge_directed_replies = Counter(
+            "theraguard_judge_directed_replies_total",
+            "Replies carrying text aimed at the judge (fake verdicts, scores), scored a second time without it.",
+            registry=r,
+        )
         self.policy_reloads = Counter(
             "theraguard_policy_reloads_total", "Policy file reloads, by result.", ["result"], registry=r
         )

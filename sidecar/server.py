@@ -135,6 +135,7 @@ class SidecarServer:
             runner,
             judge_version=self.judge.version,
             execution_provider=self.judge.provider,
+            on_judge_directed=self.metrics.judge_directed_replies.inc,
         )
         self.servicer.attach(guard)
         self.metrics.provider.labels(self.judge.provider, self.judge.version, self.judge.plan.model_kind).set(
