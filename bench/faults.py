@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -41,7 +40,7 @@ import grpc
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import REPO, Call, drive, machine, make_calls, serve_process
+from loadgen import REPO, Call, drive, machine, make_calls, serve_process, write_report
 
 for _sub in ("resilience", "sidecar", "clients"):
     sys.path.insert(0, str(REPO / "tests" / _sub))
@@ -382,10 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             report[name] = SCENARIOS[name](Path(tmp))
             report[name]["seconds"] = round(time.monotonic() - started, 1)
         print(json.dumps(report[name], indent=1), flush=True)
-    report["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    write_report(args.out, report)
     failed = [k for k, v in report.items() if isinstance(v, dict) and v.get("outcome_ok") is False]
     failed += [f"corrupt_bundle/{k}" for k, v in report.get("corrupt_bundle", {}).items()
                if isinstance(v, dict) and v.get("outcome_ok") is False]  # fmt: skip

@@ -28,7 +28,7 @@ from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, given, seed, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import REPO, machine, serve_process
+from loadgen import REPO, machine, serve_process, write_report
 
 sys.path.insert(0, str(REPO / "tests" / "resilience"))
 from fuzzing import ALLOWED, FuzzTally, call_and_check, raw_bodies, requests
@@ -129,11 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             "rss_mb_after": round(server.rss_mb(), 1),
         }
         channel.close()
-    report["machine"]["load_avg_at_end"] = [round(x, 2) for x in __import__("os").getloadavg()]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(report["server"], indent=1))
-    print(f"wrote {args.out}")
+    write_report(args.out, report)
     ok = not (tally.violations or raw_violations) and report["server"]["internal_or_unknown"] == 0 and alive
     return 0 if ok else 1
 

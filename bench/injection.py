@@ -24,7 +24,7 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import REPO, machine, serve_process
+from loadgen import REPO, machine, serve_process, write_report
 
 from sidecar.bundle import load_bundle
 from sidecar.config import JudgeConfig
@@ -124,10 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         "per_injection": per_injection,
         "flips": flips,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=1, ensure_ascii=False))
-    print(f"wrote {args.out}")
+    write_report(args.out, report)
     return 1 if flips else 0
 
 

@@ -33,7 +33,7 @@ from typing import Any, Self
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import REPO, ServerProcess, drive, machine, make_calls, rss_mb, serve_process
+from loadgen import REPO, ServerProcess, drive, machine, make_calls, rss_mb, serve_process, write_report
 
 from sidecar.pb import guardrail_pb2 as pb
 
@@ -218,10 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"rewrite: {args.rewrite_calls} Guard calls needing a rewrite ...", flush=True)
                 report["rewrite"] = rewrite_phase(server, args.rewrite_calls, 16)
                 print(json.dumps(report["rewrite"], indent=1), flush=True)
-    report["machine"]["load_avg_at_end"] = [round(x, 2) for x in __import__("os").getloadavg()]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    write_report(args.out, report)
     return 0
 
 

@@ -323,6 +323,15 @@ def serve_process(
         yield ServerProcess(served.target, served.metrics, served.process, stderr_path, config, [served.line])
 
 
+def write_report(path: Path, report: dict[str, Any]) -> None:
+    """Stamp the load average at the end into report["machine"], write the report as JSON and say where."""
+    if "machine" in report:
+        report["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
 def machine() -> dict[str, Any]:
     """The machine a figure came from."""
     cpu = ""
