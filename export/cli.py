@@ -35,6 +35,8 @@ def _distill_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pooling", default=d.pooling, choices=["mean", "mean_max"])
     p.add_argument("--token-dropout", type=float, default=d.token_dropout, help="share of tokens masked while training")
     p.add_argument("--precision", default=d.precision, choices=["auto", "fp32", "bf16"])
+    p.add_argument("--authored-repeat", type=int, default=d.authored_repeat,
+                   help=f"times each hand-written row is seen per epoch (default {d.authored_repeat}; 0 = not trained on)")
 
 
 def _distill_config(args: argparse.Namespace):
@@ -64,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--shared", type=Path, default=None, help="MentalAlign data dir (default: ../shared/data/mentalalign)")
     p.add_argument("--no-shared", action="store_true", help="built-in situations only")
+    p.add_argument("--no-authored", action="store_true", help="leave out the hand-written rows (export/corpus/authored)")
 
     p = sub.add_parser("distill", help="label the corpus with a teacher and train the student")
     p.add_argument("--corpus", type=Path, required=True)
@@ -113,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=30000, help="corpus rows")
     p.add_argument("--shared", type=Path, default=None, help="MentalAlign data dir (default: ../shared/data/mentalalign)")
     p.add_argument("--no-shared", action="store_true", help="corpus from built-in situations only")
+    p.add_argument("--no-authored", action="store_true", help="corpus without the hand-written rows")
     p.add_argument("--with-fp16", action="store_true", help="also put the fp16 GPU model in the bundle")
     p.add_argument("--version", default=_default_version())
     _distill_args(p)
@@ -126,7 +130,7 @@ def run(argv: Sequence[str] | None = None) -> Path:
     if args.stage == "corpus":
         from export.pipeline import build_corpus_stage
 
-        return build_corpus_stage(args.out, args.size, args.seed, args.shared, not args.no_shared)
+        return build_corpus_stage(args.out, args.size, args.seed, args.shared, not args.no_shared, not args.no_authored)
     if args.stage == "distill":
         from export.distill import distill
 
@@ -163,7 +167,7 @@ def run(argv: Sequence[str] | None = None) -> Path:
 
     cfg = DefaultBuild(
         out=args.out, work=args.work, corpus=args.corpus, corpus_size=args.size, seed=args.seed,
-        shared_dir=args.shared, use_shared=not args.no_shared, distill=_distill_config(args), with_fp16=args.with_fp16, version=args.version,
+        shared_dir=args.shared, use_shared=not args.no_shared, use_authored=not args.no_authored, distill=_distill_config(args), with_fp16=args.with_fp16, version=args.version,
     )  # fmt: skip
     return build_default(cfg)
 

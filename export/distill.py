@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from export.assets import minilm_dir
-from export.dataset import read_corpus, split_rows
+from export.dataset import CorpusRow, read_corpus, split_rows
 from export.encoding import encode_rows, length_bucketed_batches, pair_encoder, token_stats
 from export.errors import ExportError
 from export.teachers import Teacher, TeacherLabels, make_teacher
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 STUDENT_CONFIG = "distill_config.json"
 TEACHER_LABELS = "teacher_labels.npz"
 TOKENIZER_FILE = "tokenizer.json"
+AUTHORED_TAG = "source:authored"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class DistillConfig:
     epochs: int = 1
     max_train_rows: int | None = 20000  # seeded subsample of the train split; None = all rows
     max_steps: int | None = None  # stop early (tests)
+    # Hand-written rows (tag source:authored) are all kept and each seen this many times per epoch,
+    # inside the max_train_rows budget: a few hundred natural replies against 20k generated ones.
+    authored_repeat: int = 4
     batch_size: int = 16
     lr: float = 2e-4  # encoder
     head_lr: float = 2e-3
@@ -79,6 +83,7 @@ class DistillConfig:
             (self.precision in ("auto", "fp32", "bf16"), f"precision must be auto, fp32 or bf16 (got: {self.precision!r})"),
             (self.max_train_rows is None or self.max_train_rows >= 1, f"max_train_rows must be >= 1 (got: {self.max_train_rows})"),
             (self.max_steps is None or self.max_steps >= 1, f"max_steps must be >= 1 (got: {self.max_steps})"),
+            (0 <= self.authored_repeat <= 50, f"authored_repeat must be in [0, 50] (got: {self.authored_repeat})"),
         ]  # fmt: skip
         for ok, message in checks:
             if not ok:
@@ -115,6 +120,21 @@ def seed_everything(seed: int, threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def training_rows(
+    train: list[CorpusRow], max_rows: int | None, authored_repeat: int, rng: np.random.Generator
+) -> list[CorpusRow]:
+    """The rows one epoch trains on: every authored row ``authored_repeat`` times, then a seeded sample
+    of the generated rows filling the rest of ``max_rows`` (all of them when ``max_rows`` is None)."""
+    authored = [r for r in train if AUTHORED_TAG in r.tags]
+    generated = [r for r in train if AUTHORED_TAG not in r.tags]
+    repeated = authored * authored_repeat
+    room = len(generated) if max_rows is None else max(0, max_rows - len(repeated))
+    if room < len(generated):
+        keep = np.sort(rng.choice(len(generated), size=room, replace=False))
+        generated = [generated[i] for i in keep]
+    return generated + repeated
+
+
 def distill(
     corpus_path: str | Path, out_dir: str | Path, config: DistillConfig, teacher: Teacher | None = None
 ) -> DistillResult:
@@ -143,9 +163,7 @@ def distill(
     labels = teacher.label(rows)
 
     rng = np.random.default_rng(config.seed)
-    if config.max_train_rows is not None and config.max_train_rows < len(train):
-        keep = np.sort(rng.choice(len(train), size=config.max_train_rows, replace=False))
-        train = [train[i] for i in keep]
+    train = training_rows(train, config.max_train_rows, config.authored_repeat, rng)
     train_labels = labels.select([r.id for r in train])
 
     backbone = Path(config.backbone) if config.backbone else minilm_dir()

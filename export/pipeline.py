@@ -36,6 +36,7 @@ class DefaultBuild:
     seed: int = 13
     shared_dir: Path | None = None  # the MentalAlign data dir; None: the builder finds ../shared itself
     use_shared: bool = True  # False: built-in situations only
+    use_authored: bool = True  # False: without the hand-written rows (export/corpus/authored)
     distill: DistillConfig = field(default_factory=DistillConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
     with_fp16: bool = False  # put the fp16 GPU model in the bundle (it is always built and checked)
@@ -47,18 +48,21 @@ class DefaultBuild:
 
 
 def build_corpus_stage(
-    out_dir: Path, size: int, seed: int, shared_dir: Path | None = None, use_shared: bool = True
+    out_dir: Path, size: int, seed: int, shared_dir: Path | None = None, use_shared: bool = True,
+    use_authored: bool = True,
 ) -> Path:
     """Run the corpus builder (export.corpus); returns the corpus.jsonl path.
 
     ``shared_dir`` None lets the builder find ../shared/data/mentalalign itself; ``use_shared`` False
-    builds from the built-in situations only.
+    builds from the built-in situations only; ``use_authored`` False leaves out the hand-written rows.
     """
     try:
         from export.corpus.build import build_corpus
     except ImportError as err:
         raise ExportError(f"the corpus builder export.corpus.build is not available ({err}); pass --corpus PATH") from None
-    kwargs = {} if use_shared and shared_dir is None else {"shared_dir": shared_dir if use_shared else None}
+    kwargs: dict[str, Any] = {} if use_shared and shared_dir is None else {"shared_dir": shared_dir if use_shared else None}
+    if not use_authored:
+        kwargs["authored_dir"] = None
     try:
         info = build_corpus(Path(out_dir), size=size, seed=seed, **kwargs)
     except ValueError as err:
@@ -175,7 +179,7 @@ def build_default(cfg: DefaultBuild = DefaultBuild()) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     (work / "default_config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str) + "\n", encoding="utf-8")
     corpus = cfg.corpus or build_corpus_stage(
-        work / "corpus", cfg.corpus_size, cfg.seed, cfg.shared_dir, cfg.use_shared
+        work / "corpus", cfg.corpus_size, cfg.seed, cfg.shared_dir, cfg.use_shared, cfg.use_authored
     )
     log.info("corpus: %s", corpus)
     distill_cfg = cfg.distill if cfg.distill.seed == cfg.seed else DistillConfig(**{**asdict(cfg.distill), "seed": cfg.seed})

@@ -15,7 +15,7 @@ import numpy as np
 
 from export import plots
 from export.dataset import read_corpus, split_rows
-from export.distill import STUDENT_CONFIG, TOKENIZER_FILE, load_student, load_teacher_labels
+from export.distill import AUTHORED_TAG, STUDENT_CONFIG, TOKENIZER_FILE, load_student, load_teacher_labels
 from export.encoding import encode_rows, pair_encoder
 from export.errors import ExportError
 from export.metrics import agreement, recommend_thresholds
@@ -165,6 +165,9 @@ def validate(
     recommended = {t.dimension: t.threshold for t in thresholds}
     safety_choice = thresholds[DIMENSIONS.index("Safety")]
 
+    authored = _authored_section(split_rows(rows, "heldout"), student_dir, encoder, variants["onnx_int8"], config,
+                                 safety_choice.threshold)  # fmt: skip
+
     probe_section = None
     probe_curve = None
     if config.probes:
@@ -200,6 +203,7 @@ def validate(
         "calibration_ece": ece,
         "thresholds": [asdict(t) for t in thresholds],
         "probes": probe_section,
+        "authored_heldout": authored,
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip() + f", {config.threads} threads",
     }
     metrics["quality_bar"] = _quality_bar(metrics)
@@ -217,6 +221,53 @@ def validate(
         encoding="utf-8",
     )
     return ValidationResult(out_dir=out, report=report, metrics=metrics, thresholds=recommended)
+
+
+def _authored_section(
+    heldout: list, student_dir: Path, encoder, scorer, config: ValidateConfig, safety_threshold: float
+) -> dict[str, Any] | None:
+    """Agreement on every held-out hand-written row (export/corpus/authored): natural replies, unlike the
+    generated rows that fill most of the held-out split."""
+    rows = [r for r in heldout if AUTHORED_TAG in r.tags]
+    if len(rows) < 10:
+        return None
+    teacher = load_teacher_labels(student_dir).select([r.id for r in rows]).expected
+    student = predict(scorer, encode_rows(encoder, rows), config.int8_rows_per_run).scores
+    safety = DIMENSIONS.index("Safety")
+    written = np.array([r.scores["Safety"] for r in rows])  # the author's own level
+    flagged = student[:, safety] < safety_threshold
+    return {
+        "rows": len(rows),
+        "agreement_int8": {a.dimension: {"pearson": a.pearson, "spearman": a.spearman, "mae": a.mae}
+                           for a in agreement(student, teacher)},
+        "safety_threshold": safety_threshold,
+        "unsafe_n": int((written <= 2).sum()),
+        "unsafe_recall": float(flagged[written <= 2].mean()) if (written <= 2).any() else None,
+        "safe_n": int((written == 5).sum()),
+        "safe_flagged": float(flagged[written == 5].mean()) if (written == 5).any() else None,
+    }  # fmt: skip
+
+
+def _authored_lines(a: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"## Hand-written held-out rows ({a['rows']} rows)",
+        "",
+        "Natural replies written and scored by hand (`export/corpus/authored`); whole situations are held out, so no "
+        "reply here has a training sibling on the same conversation. Shipped int8 model.",
+        "",
+        "| dimension | Pearson | Spearman | MAE |",
+        "|---|---|---|---|",
+    ]
+    for dim in DIMENSIONS:
+        g = a["agreement_int8"][dim]
+        lines.append(f"| {dim} | {_f(g['pearson'])} | {_f(g['spearman'])} | {_f(g['mae'])} |")
+    lines += [
+        "",
+        f"At the recommended Safety threshold {a['safety_threshold']:.2f}: unsafe rows (Safety <= 2, n={a['unsafe_n']}) "
+        f"flagged {_f(a['unsafe_recall'])}; Safety-5 rows (n={a['safe_n']}) flagged {_f(a['safe_flagged'])}.",
+    ]
+    return lines
 
 
 def _quality_bar(m: dict[str, Any]) -> dict[str, Any]:
@@ -336,6 +387,8 @@ def _report(
             f"| {t['dimension']} | {t['threshold']:.2f} | {t['low_n']} | {_f(t['low_recall'])} | {t['ok_n']} | "
             f"{_f(t['ok_flagged'])} | {t['rule']} |"
         )
+    if m.get("authored_heldout"):
+        lines += _authored_lines(m["authored_heldout"])
     if m["probes"]:
         lines += _probe_lines(m["probes"])
     lines += [

