@@ -42,8 +42,11 @@ class DistillConfig:
     max_train_rows: int | None = 20000  # seeded subsample of the train split; None = all rows
     max_steps: int | None = None  # stop early (tests)
     # Hand-written rows (tag source:authored) are all kept and each seen this many times per epoch,
-    # inside the max_train_rows budget: a few hundred natural replies against 20k generated ones.
-    authored_repeat: int = 4
+    # inside the max_train_rows budget: a few hundred natural replies against 20k generated ones. On the
+    # same step budget (bench/results/judge_sweep_h200.json), 0 -> 4-8 raised agreement on held-out
+    # hand-written rows from 0.36 to 0.75 (lowest dimension) and probe recall at 4.0 from 0.76 to 0.91+;
+    # 16 cost generated held-out agreement without gaining on natural text.
+    authored_repeat: int = 6
     batch_size: int = 16
     lr: float = 2e-4  # encoder
     head_lr: float = 2e-3
@@ -281,7 +284,9 @@ def distill(
 
 def load_student(student_dir: str | Path):  # -> JudgeStudent
     """Load a distilled student directory (eval mode)."""
-    from export.student import JudgeStudent
+    import torch
+
+    from export.student import NUM_LEVELS, JudgeStudent
 
     path = Path(student_dir)
     if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
@@ -289,6 +294,9 @@ def load_student(student_dir: str | Path):  # -> JudgeStudent
             f"{path} is not a student directory (no config.json/model.safetensors); run `python -m export distill` first"
         )
     model = JudgeStudent.from_pretrained(path)
+    # `levels` is a non-persistent buffer (not in the weights file); transformers 5 builds models on the
+    # meta device and leaves such buffers uninitialised, which turned every score into garbage there.
+    model.levels = torch.arange(1, NUM_LEVELS + 1, dtype=torch.float32, device=model.levels.device)
     model.eval()
     return model
 
