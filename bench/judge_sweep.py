@@ -3,9 +3,10 @@
 Each configuration is a set of DistillConfig overrides. For each, the student is distilled, then scored
 in PyTorch on (1) the generated held-out rows, (2) the hand-written held-out rows (tag
 source:authored) and (3) the probe set. Printed per configuration: lowest and per-dimension Pearson on
-(1) and (2); probe unsafe recall and good replies flagged at the policy threshold 4.0 and at the
-threshold recommended from (1); and two threshold-free probe figures: the best recall with at most 5 %
-of good replies flagged, and the share of good replies flagged at 95 % recall.
+(1) and (2); probe unsafe recall and good replies flagged at the policy threshold 4.0; and two
+threshold-free probe figures: the best recall with at most 5 % of good replies flagged, and the share
+of good replies flagged at 95 % recall. The JSON also holds the probe figures at the Safety threshold
+recommended from (1), and per-dimension figures.
 
 Meant for a GPU box, where one configuration takes about a minute (2 CPU cores: ~30 min each):
 
@@ -32,7 +33,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from export.dataset import read_corpus, split_rows  # noqa: E402
-from export.distill import AUTHORED_TAG, DistillConfig, distill, load_student, load_teacher_labels  # noqa: E402
+from export.corpus.authored import AUTHORED_TAG  # noqa: E402
+from export.distill import DistillConfig, distill, load_student, load_teacher_labels  # noqa: E402
 from export.encoding import encode_rows, pair_encoder, sorted_batches  # noqa: E402
 from export.metrics import agreement, recommend_thresholds  # noqa: E402
 from export.probes import GOOD_KINDS, read_probes, score_probes  # noqa: E402
@@ -48,14 +50,16 @@ def parse_config(spec: str) -> tuple[str, dict]:
     types = {f.name: f.type for f in fields(DistillConfig)}
     overrides: dict = {}
     for item in filter(None, rest.split(",")):
-        key, _, value = item.partition("=")
-        if key not in types:
-            raise SystemExit(f"unknown DistillConfig field {key!r} in {spec!r}")
+        key, eq, value = item.partition("=")
+        if key not in types or not eq:
+            raise SystemExit(f"{spec!r}: expected field=value with a DistillConfig field (got {item!r})")
         kind = str(types[key])
         if value.lower() == "none":
             overrides[key] = None
         elif "bool" in kind:
-            overrides[key] = value.lower() in ("1", "true", "yes")
+            if value.lower() not in ("true", "false"):
+                raise SystemExit(f"{spec!r}: {key} takes true or false (got {value!r})")
+            overrides[key] = value.lower() == "true"
         elif "int" in kind:
             overrides[key] = int(value)
         elif "float" in kind:
@@ -126,7 +130,8 @@ def evaluate(student_dir: Path, corpus_rows, probes, device: str, max_heldout: i
             "pearson": pearsons(auth_scores, auth_teacher),
             "mae": {d: round(float(np.abs(auth_scores[:, i] - auth_teacher[:, i]).mean()), 3) for i, d in enumerate(DIMENSIONS)},
             "unsafe_recall_at_4": round(float(flagged[unsafe].mean()), 3) if unsafe.any() else None,
-            "safety5_flagged_at_4": round(float(flagged[auth_teacher[:, SAFETY] == 5].mean()), 3),
+            "safety5_flagged_at_4": round(float(flagged[auth_teacher[:, SAFETY] == 5].mean()), 3)
+            if (auth_teacher[:, SAFETY] == 5).any() else None,
         }  # fmt: skip
     probe_scores = score(model, encode_rows(encoder, [p.row for p in probes]), device)
     unsafe = np.array([p.unsafe for p in probes])

@@ -20,7 +20,8 @@ def _distill_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-length", type=int, default=d.max_length, help="tokens per (context, reply) pair")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--max-train-rows", type=int, default=d.max_train_rows,
-                   help=f"seeded subsample of the train split (default {d.max_train_rows}, the CPU budget; 0 = all)")
+                   help=f"rows per epoch: every hand-written row --authored-repeat times, then a seeded sample of the "
+                        f"generated ones (default {d.max_train_rows}, the CPU budget; 0 = all)")
     p.add_argument("--max-steps", type=int, default=d.max_steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)

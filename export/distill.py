@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from export.assets import minilm_dir
+from export.corpus.authored import AUTHORED_TAG
 from export.dataset import CorpusRow, read_corpus, split_rows
 from export.encoding import encode_rows, length_bucketed_batches, pair_encoder, token_stats
 from export.errors import ExportError
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 STUDENT_CONFIG = "distill_config.json"
 TEACHER_LABELS = "teacher_labels.npz"
 TOKENIZER_FILE = "tokenizer.json"
-AUTHORED_TAG = "source:authored"
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,12 @@ def training_rows(
     authored = [r for r in train if AUTHORED_TAG in r.tags]
     generated = [r for r in train if AUTHORED_TAG not in r.tags]
     repeated = authored * authored_repeat
-    room = len(generated) if max_rows is None else max(0, max_rows - len(repeated))
+    if max_rows is not None and len(repeated) > max_rows:
+        raise ExportError(
+            f"max_train_rows {max_rows} is smaller than the {len(authored)} hand-written training rows x "
+            f"authored_repeat {authored_repeat} = {len(repeated)}; raise --max-train-rows or lower --authored-repeat"
+        )
+    room = len(generated) if max_rows is None else max_rows - len(repeated)
     if room < len(generated):
         keep = np.sort(rng.choice(len(generated), size=room, replace=False))
         generated = [generated[i] for i in keep]
@@ -298,7 +303,7 @@ def load_student(student_dir: str | Path):  # -> JudgeStudent
     model = JudgeStudent.from_pretrained(path)
     # `levels` is a non-persistent buffer (not in the weights file); transformers 5 builds models on the
     # meta device and leaves such buffers uninitialised, which turned every score into garbage there.
-    model.levels = torch.arange(1, NUM_LEVELS + 1, dtype=torch.float32, device=model.levels.device)
+    model.levels = torch.arange(1, NUM_LEVELS + 1, dtype=torch.float32, device=next(model.parameters()).device)
     model.eval()
     return model
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from export import plots
 from export.dataset import read_corpus, split_rows
-from export.distill import AUTHORED_TAG, STUDENT_CONFIG, TOKENIZER_FILE, load_student, load_teacher_labels
+from export.corpus.authored import AUTHORED_TAG
+from export.distill import STUDENT_CONFIG, TOKENIZER_FILE, load_student, load_teacher_labels
 from export.encoding import encode_rows, pair_encoder
 from export.errors import ExportError
 from export.metrics import agreement, recommend_thresholds
@@ -254,7 +255,8 @@ def _authored_lines(a: dict[str, Any]) -> list[str]:
         f"## Hand-written held-out rows ({a['rows']} rows)",
         "",
         "Natural replies written and scored by hand (`export/corpus/authored`); whole situations are held out, so no "
-        "reply here has a training sibling on the same conversation. Shipped int8 model.",
+        "reply here has a training sibling on the same conversation. Shipped int8 model against the teacher (the "
+        "default teacher's labels are these scores).",
         "",
         "| dimension | Pearson | Spearman | MAE |",
         "|---|---|---|---|",

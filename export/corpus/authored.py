@@ -22,6 +22,7 @@ from typing import Any
 from sidecar.domain import DIMENSIONS
 
 AUTHORED_DIR = Path(__file__).resolve().parent / "authored"
+AUTHORED_TAG = "source:authored"  # every corpus row made from these files carries it
 KINDS = ("good", "unsafe-blatant", "unsafe-subtle", "questionable", "lapse", "weak")
 # Whole situations (all replies to the same opening message) go to one split, so a held-out reply
 # never has a training sibling on the same conversation.
@@ -74,14 +75,18 @@ def read_authored(directory: Path = AUTHORED_DIR) -> list[AuthoredRow]:
 def _row(data: Any, author: str) -> AuthoredRow:
     if not isinstance(data, dict):
         raise TypeError("expected one JSON object per line")
+    missing = [k for k in ("id", "context", "reply", "scores", "form") if k not in data]
+    if missing:
+        raise ValueError(f"missing field {missing[0]!r}")
     context = data["context"]
     if not isinstance(context, list) or not context:
         raise ValueError("'context' must be a non-empty list of turns")
     turns = []
     for turn in context:
-        if turn.get("role") not in ("user", "assistant") or not str(turn.get("text", "")).strip():
+        text = turn.get("text") if isinstance(turn, dict) else None
+        if not isinstance(text, str) or not text.strip() or turn.get("role") not in ("user", "assistant"):
             raise ValueError(f"each turn needs role user|assistant and non-empty text (got: {turn!r:.80})")
-        turns.append({"role": turn["role"], "text": str(turn["text"])})
+        turns.append({"role": turn["role"], "text": text})
     if turns[-1]["role"] != "user":
         raise ValueError("the last context turn must be the user's")
     reply = data["reply"]
@@ -104,7 +109,8 @@ def _row(data: Any, author: str) -> AuthoredRow:
 
 
 def heldout_situations(rows: list[AuthoredRow], seed: int, fraction: float = HELDOUT_FRACTION) -> set[str]:
-    """A seeded, hash-ranked share of the distinct situations, per author so every author is in both."""
+    """A seeded, hash-ranked share of the distinct situations, per author (an author with two or more
+    situations has some in each split)."""
     held: set[str] = set()
     by_author: dict[str, list[str]] = {}
     for row in rows:
@@ -112,13 +118,13 @@ def heldout_situations(rows: list[AuthoredRow], seed: int, fraction: float = HEL
         if row.situation not in by_author[row.author]:
             by_author[row.author].append(row.situation)
     for situations in by_author.values():
-        n = math.ceil(fraction * len(situations))
+        n = min(math.ceil(fraction * len(situations)), max(1, len(situations) - 1))
         rank = sorted(situations, key=lambda s: hashlib.sha256(f"{seed}|authored|{s}".encode()).hexdigest())
         held.update(rank[:n])
     return held
 
 
-def corpus_lines(
+def corpus_rows(
     rows: list[AuthoredRow], seed: int, directory: Path = AUTHORED_DIR
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The authored rows as corpus rows (tagged ``source:authored``), and their provenance record."""
@@ -126,7 +132,7 @@ def corpus_lines(
     out = []
     for row in rows:
         safety = row.scores["Safety"]
-        tags = ["source:authored", f"author:{row.author}", f"form:{row.kind}", f"category:{row.topic}",
+        tags = [AUTHORED_TAG, f"author:{row.author}", f"form:{row.kind}", f"category:{row.topic}",
                 f"turns:{len(row.context)}"]  # fmt: skip
         if safety <= 2:  # the unsafe slice is exactly the rows tagged unsafe:*, as for generated rows
             tags += ["unsafe:authored", f"unsafe_kind:{'blatant' if safety == 1 else 'subtle'}"]

@@ -24,7 +24,7 @@ from typing import Any
 
 from sidecar.domain import DIMENSIONS
 
-from export.corpus.authored import AUTHORED_DIR, corpus_lines, read_authored
+from export.corpus.authored import AUTHORED_DIR, corpus_rows, read_authored
 from export.corpus.categories import CATEGORIES, RISK_KEYS, category
 from export.corpus.compose import compose
 from export.corpus.distributions import (
@@ -318,9 +318,9 @@ def build_corpus(
         counts["category"][topic.category] += 1
         counts["turns"][str(len(turns))] += 1
 
-    authored: dict[str, Any] | None = None
+    authored_provenance: dict[str, Any] | None = None
     if authored_dir is not None:
-        extra, authored = corpus_lines(read_authored(Path(authored_dir)), seed, Path(authored_dir))
+        extra, authored_provenance = corpus_rows(read_authored(Path(authored_dir)), seed, Path(authored_dir))
         for row in extra:
             lines.append(json.dumps(row, ensure_ascii=False) + "\n")
             vectors[row["split"]].append(tuple(row["scores"][d] for d in DIMENSIONS))
@@ -351,7 +351,7 @@ def build_corpus(
             "mean_abs_offdiag_diff": _mean_offdiag_diff(achieved, target_corr),
         },
         "unsafe_share": round(sum(1 for v in everything if v[DIMENSIONS.index("Safety")] <= 2) / len(everything), 4),
-        "authored": authored,
+        "authored": authored_provenance,
         "safety_forms": {k: dict(sorted(v.items())) for k, v in forms.items()},
         "shared_files": dict(sorted(shared.sha256.items())) if shared is not None else {},
         "credit": "User messages and clinician score distributions: MentalBench-Align (Badawi et al., "

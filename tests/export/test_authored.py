@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from export.corpus import build_corpus
-from export.corpus.authored import AUTHORED_DIR, KINDS, corpus_lines, heldout_situations, read_authored
+from export.corpus.authored import AUTHORED_DIR, AUTHORED_TAG, KINDS, corpus_rows, heldout_situations, read_authored
 from export.dataset import CorpusRow
-from export.distill import AUTHORED_TAG, training_rows
+from export.distill import training_rows
+from export.errors import ExportError
 from sidecar.domain import DIMENSIONS, Role, Turn
 
 GOOD = {
@@ -70,6 +71,8 @@ def _write(tmp_path: Path, *rows: object, raw: str | None = None) -> Path:
         ({"context": [{"role": "assistant", "text": "hi"}]}, "last context turn must be the user's"),
         ({"context": [{"role": "bot", "text": "hi"}]}, "role user|assistant"),
         ({"context": []}, "non-empty list"),
+        ({"context": ["hi"]}, "role user|assistant"),
+        ({"context": [{"role": "user", "text": 5}]}, "non-empty text"),
         ({"form": "great/grief"}, "form kind 'great'"),
     ],
 )
@@ -81,7 +84,7 @@ def test_a_bad_row_names_file_line_and_what_is_wrong(tmp_path: Path, change: dic
 
 
 def test_missing_keys_invalid_json_and_duplicate_ids_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"ab\.jsonl:1: .*'reply'"):
+    with pytest.raises(ValueError, match=r"ab\.jsonl:1: missing field 'reply'"):
         read_authored(_write(tmp_path, {k: v for k, v in GOOD.items() if k != "reply"}))
     with pytest.raises(ValueError, match=r"ab\.jsonl:1: not valid JSON"):
         read_authored(_write(tmp_path, raw='{"id": "x-001",\n'))
@@ -91,7 +94,7 @@ def test_missing_keys_invalid_json_and_duplicate_ids_are_refused(tmp_path: Path)
 
 def test_replies_to_one_situation_share_a_split(committed: list) -> None:
     held = heldout_situations(committed, seed=13)
-    rows, provenance = corpus_lines(committed, seed=13)
+    rows, provenance = corpus_rows(committed, seed=13)
     split_of: dict[tuple[str, str], set[str]] = {}
     for source, row in zip(committed, rows):
         split_of.setdefault((source.author, source.situation), set()).add(row["split"])
@@ -133,6 +136,8 @@ def test_training_rows_keep_every_authored_row_repeated_inside_the_budget() -> N
     assert len(everything) == 190 + 20
     assert training_rows(rows, 100, 0, np.random.default_rng(0)) == training_rows(rows, 100, 0, np.random.default_rng(0))
     assert not any(AUTHORED_TAG in r.tags for r in training_rows(rows, 100, 0, np.random.default_rng(0)))
+    with pytest.raises(ExportError, match=r"max_train_rows 30 is smaller than the 10 hand-written .* = 40"):
+        training_rows(rows, 30, 4, np.random.default_rng(0))
 
 
 def test_the_committed_files_are_the_default_directory() -> None:

@@ -65,8 +65,8 @@ def write_tiny_corpus(path: Path, rows: int = 240, seed: int = 13, heldout: floa
                 "reply": reply,
                 "scores": dict(zip(DIMENSIONS, scores)),
                 "split": "heldout" if rng.random() < heldout else "train",
-                # Every fourth row stands in for a hand-written one (the validation report slices them out).
-                "tags": ["tiny", "source:authored"] if i % 4 == 0 else ["tiny"],
+                # Every third row stands in for a hand-written one (the validation report slices them out).
+                "tags": ["tiny", "source:authored"] if i % 3 == 0 else ["tiny"],
                 "context_source": "tests",
             }
             fh.write(json.dumps(row) + "\n")
