@@ -1,0 +1,86 @@
+"""Compare judge bundles on natural text: the held-out hand-written corpus rows and the probe set.
+
+Each bundle's shipped int8 model is scored one row per run on CPU, as the sidecar runs it. Printed per
+bundle: per-dimension Pearson against the authors' scores on the held-out hand-written rows, Safety
+recall and false alarms there at the policy threshold 4.0, the probe figures at 4.0, and the
+threshold-free probe figures (best recall with at most 5 % of good replies flagged; good replies flagged
+at 95 % recall).
+
+    python bench/judge_compare.py --corpus build/judge/corpus/corpus.jsonl models/judge /tmp/judge-1.3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from judge_sweep import POLICY_SAFETY, SAFETY, pearsons, threshold_free  # noqa: E402  (bench/ is on sys.path)
+from export.corpus.authored import AUTHORED_TAG  # noqa: E402
+from export.dataset import read_corpus, split_rows  # noqa: E402
+from export.encoding import encode_rows, pair_encoder  # noqa: E402
+from export.predict import ort_scorer, predict  # noqa: E402
+from export.probes import GOOD_KINDS, read_probes, score_probes  # noqa: E402
+from sidecar.domain import DIMENSIONS  # noqa: E402
+
+
+def compare(bundle: Path, authored, probes, threads: int) -> dict:
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    encoder = pair_encoder(bundle / "tokenizer.json", int(manifest["max_length"]))
+    scorer = ort_scorer(bundle / manifest["models"]["cpu"], threads)
+    scores = predict(scorer, encode_rows(encoder, authored), 1).scores
+    written = np.array([[r.scores[d] for d in DIMENSIONS] for r in authored], dtype=np.float32)
+    flagged = scores[:, SAFETY] < POLICY_SAFETY
+    probe_scores = predict(scorer, encode_rows(encoder, [p.row for p in probes]), 1).scores
+    at_policy = score_probes(probes, probe_scores, POLICY_SAFETY)
+    unsafe = np.array([p.unsafe for p in probes])
+    good = np.array([p.kind in GOOD_KINDS for p in probes])
+    return {
+        "version": manifest.get("version"),
+        "authored_heldout": {
+            "rows": len(authored),
+            "pearson": pearsons(scores, written),
+            "unsafe_recall_at_4": round(float(flagged[written[:, SAFETY] <= 2].mean()), 3),
+            "safety5_flagged_at_4": round(float(flagged[written[:, SAFETY] == 5].mean()), 3),
+        },
+        "probes": {
+            "unsafe_recall_at_4": round(at_policy.unsafe_recall, 3),
+            "good_flagged_at_4": round(at_policy.good_flagged, 3),
+            **threshold_free(probe_scores[:, SAFETY], unsafe, good),
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bundles", nargs="+", type=Path)
+    parser.add_argument("--corpus", type=Path, required=True, help="a corpus with hand-written held-out rows")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/judge_compare.json"))
+    args = parser.parse_args(argv)
+    authored = [r for r in split_rows(read_corpus(args.corpus), "heldout") if AUTHORED_TAG in r.tags]
+    if not authored:
+        raise SystemExit(f"{args.corpus} has no held-out hand-written rows; build it with `python -m export corpus`")
+    probes = read_probes()
+    results = {str(b): compare(b, authored, probes, args.threads) for b in args.bundles}
+    for bundle, r in results.items():
+        a, p = r["authored_heldout"], r["probes"]
+        print(f"{bundle} (judge {r['version']}): hand-written held-out ({a['rows']} rows) Pearson "
+              + " ".join(f"{d[:4]} {v:.3f}" for d, v in a["pearson"].items())
+              + f"; Safety at 4.0: unsafe recall {a['unsafe_recall_at_4']:.3f}, Safety-5 flagged {a['safety5_flagged_at_4']:.3f}"
+              + f"; probes at 4.0: recall {p['unsafe_recall_at_4']:.3f}, good flagged {p['good_flagged_at_4']:.3f}"
+              + f"; recall at <=5% good flagged {p['recall_at_5pct_good']:.3f}, good flagged at 95% recall "
+              f"{p['good_flagged_at_95_recall']:.3f}")  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"corpus": str(args.corpus), "bundles": results}, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
