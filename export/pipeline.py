@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BUNDLE = Path("models/judge")
 DEFAULT_WORK = Path("build/judge")
 DEFAULT_FP32 = DEFAULT_WORK / "onnx" / "judge.fp32.onnx"
-DEFAULT_VERSION = "1.4"  # the committed default bundle's version; bump with the recipe
+DEFAULT_VERSION = "1.5"  # the committed default bundle's version; bump with the recipe
 
 
 @dataclass(frozen=True)
