@@ -36,7 +36,7 @@ $(REWRITER_DIR)/rewriter_manifest.json: | $(VENV)/.installed-dev
 	$(BIN)/python -m export.rewriter --out $(REWRITER_DIR)
 
 # The default judge bundle (committed in models/judge): corpus -> distil -> ONNX -> int8 -> report ->
-# bundle, seeded, from one command (about 35 min on 2 CPU cores). The fp32/fp16 models stay in build/judge.
+# bundle, seeded, from one command (about 36-40 min on 2 CPU cores). The fp32/fp16 models stay in build/judge.
 judge: | $(VENV)/.installed-dev ## rebuild the default judge bundle models/judge (python -m export default)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m export default --out models/judge --work build/judge
 
