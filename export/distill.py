@@ -35,7 +35,7 @@ class DistillConfig:
 
     teacher: str = "construction"  # construction | scores-file:PATH | llm:MODEL
     max_length: int = 256
-    # The defaults are the CPU recipe of the default bundle (about 33 min on 2 quiet cores): one pass over
+    # The defaults are the CPU recipe of the default bundle (about 30 min on 2 quiet cores): one pass over
     # a seeded 24k-row sample, bottom 3 layers frozen, batch 16. With the same number of samples this beat
     # full fine-tuning, bigger batches and mean+max pooling on held-out agreement and on the probe set
     # (again on a GPU with the hand-written rows: bench/results/judge_sweep_h200.json).
@@ -46,8 +46,8 @@ class DistillConfig:
     # inside the max_train_rows budget. On the same step budget (bench/results/judge_sweep_h200.json,
     # 876 of them), 0 -> 4-8 repeats (2,600-5,300 of the 20,000 rows) raised agreement on held-out
     # hand-written rows from 0.36 to 0.75 (lowest dimension) and probe recall at 4.0 from 0.76 to 0.91+;
-    # 16 repeats (half the budget) cost generated held-out agreement and gained nothing. With ~1,330
-    # training rows now, 3 repeats keep that share (~4,000 rows).
+    # 16 repeats (half the budget) cost generated held-out agreement and gained nothing. With ~1,840
+    # training rows now, 3 repeats give ~5,500 of the 24,000 rows, a share like 6-8 repeats then.
     authored_repeat: int = 3
     batch_size: int = 16
     lr: float = 2e-4  # encoder
