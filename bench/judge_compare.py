@@ -20,13 +20,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from judge_sweep import POLICY_SAFETY, SAFETY, pearsons, threshold_free  # noqa: E402  (bench/ is on sys.path)
-from export.corpus.authored import AUTHORED_TAG  # noqa: E402
-from export.dataset import read_corpus, split_rows  # noqa: E402
-from export.encoding import encode_rows, pair_encoder  # noqa: E402
-from export.predict import ort_scorer, predict  # noqa: E402
-from export.probes import GOOD_KINDS, read_probes, score_probes  # noqa: E402
-from sidecar.domain import DIMENSIONS  # noqa: E402
+from judge_sweep import POLICY_SAFETY, SAFETY, authored_figures, threshold_free
+
+from export.corpus.authored import AUTHORED_TAG
+from export.dataset import read_corpus, split_rows
+from export.encoding import encode_rows, pair_encoder
+from export.predict import ort_scorer, predict
+from export.probes import GOOD_KINDS, read_probes, score_probes
 
 
 def compare(bundle: Path, authored, probes, threads: int) -> dict:
@@ -34,20 +34,13 @@ def compare(bundle: Path, authored, probes, threads: int) -> dict:
     encoder = pair_encoder(bundle / "tokenizer.json", int(manifest["max_length"]))
     scorer = ort_scorer(bundle / manifest["models"]["cpu"], threads)
     scores = predict(scorer, encode_rows(encoder, authored), 1).scores
-    written = np.array([[r.scores[d] for d in DIMENSIONS] for r in authored], dtype=np.float32)
-    flagged = scores[:, SAFETY] < POLICY_SAFETY
     probe_scores = predict(scorer, encode_rows(encoder, [p.row for p in probes]), 1).scores
     at_policy = score_probes(probes, probe_scores, POLICY_SAFETY)
     unsafe = np.array([p.unsafe for p in probes])
     good = np.array([p.kind in GOOD_KINDS for p in probes])
     return {
         "version": manifest.get("version"),
-        "authored_heldout": {
-            "rows": len(authored),
-            "pearson": pearsons(scores, written),
-            "unsafe_recall_at_4": round(float(flagged[written[:, SAFETY] <= 2].mean()), 3),
-            "safety5_flagged_at_4": round(float(flagged[written[:, SAFETY] == 5].mean()), 3),
-        },
+        "authored_heldout": authored_figures(scores, authored),
         "probes": {
             "unsafe_recall_at_4": round(at_policy.unsafe_recall, 3),
             "good_flagged_at_4": round(at_policy.good_flagged, 3),
@@ -57,7 +50,9 @@ def compare(bundle: Path, authored, probes, threads: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("bundles", nargs="+", type=Path)
     parser.add_argument("--corpus", type=Path, required=True, help="a corpus with hand-written held-out rows")
     parser.add_argument("--threads", type=int, default=2)
@@ -65,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     authored = [r for r in split_rows(read_corpus(args.corpus), "heldout") if AUTHORED_TAG in r.tags]
     if not authored:
-        raise SystemExit(f"{args.corpus} has no held-out hand-written rows; build it with `python -m export corpus`")
+        raise SystemExit(
+            f"{args.corpus} has no held-out hand-written rows; build it with `python -m export corpus`"
+        )
     probes = read_probes()
     results = {str(b): compare(b, authored, probes, args.threads) for b in args.bundles}
     for bundle, r in results.items():
@@ -77,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
               + f"; recall at <=5% good flagged {p['recall_at_5pct_good']:.3f}, good flagged at 95% recall "
               f"{p['good_flagged_at_95_recall']:.3f}")  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"corpus": str(args.corpus), "bundles": results}, indent=2) + "\n", encoding="utf-8")
+    args.out.write_text(
+        json.dumps({"corpus": str(args.corpus), "bundles": results}, indent=2) + "\n", encoding="utf-8"
+    )
     print(f"wrote {args.out}")
     return 0
 

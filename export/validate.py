@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from export import plots
-from export.dataset import read_corpus, split_rows
 from export.corpus.authored import AUTHORED_TAG
+from export.dataset import read_corpus, split_rows
 from export.distill import STUDENT_CONFIG, TOKENIZER_FILE, load_student, load_teacher_labels
 from export.encoding import encode_rows, pair_encoder
 from export.errors import ExportError

@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from export.corpus import build_corpus
-from export.corpus.authored import AUTHORED_DIR, AUTHORED_TAG, KINDS, corpus_rows, heldout_situations, read_authored
+from export.corpus.authored import (
+    AUTHORED_DIR,
+    AUTHORED_TAG,
+    KINDS,
+    corpus_rows,
+    heldout_situations,
+    read_authored,
+)
 from export.dataset import CorpusRow
 from export.distill import training_rows
 from export.errors import ExportError
@@ -36,7 +43,7 @@ def test_committed_rows_cover_every_kind_level_and_dimension(committed: list) ->
     assert len(committed) >= 600
     authors = Counter(r.author for r in committed)
     assert len(authors) >= 5 and min(authors.values()) >= 40
-    assert set(r.kind for r in committed) == set(KINDS)
+    assert {r.kind for r in committed} == set(KINDS)
     for dim in DIMENSIONS:
         levels = Counter(r.scores[dim] for r in committed)
         assert set(levels) == {1, 2, 3, 4, 5}, f"{dim} misses a level: {levels}"
