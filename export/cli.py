@@ -56,6 +56,12 @@ def _default_version() -> str:
     return DEFAULT_VERSION
 
 
+def _default_corpus_size() -> int:
+    from export.pipeline import DefaultBuild
+
+    return DefaultBuild.corpus_size
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -63,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("corpus", help="build the training corpus (JSONL + provenance)")
     p.add_argument("--out", type=Path, default=Path("build/judge/corpus"))
-    p.add_argument("--size", type=int, default=30000)
+    p.add_argument("--size", type=int, default=_default_corpus_size(), help="generated rows")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--shared", type=Path, default=None, help="MentalAlign data dir (default: ../shared/data/mentalalign)")
     p.add_argument("--no-shared", action="store_true", help="built-in situations only")
@@ -109,12 +115,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-fp32", action="store_true", help="include the fp32 model (large; not for the repo)")
     p.add_argument("--out", type=Path, default=Path("models/judge"))
     p.add_argument("--version", default=_default_version())
+    p.add_argument("--corpus", type=Path, default=None,
+                   help="the student's corpus, when it is no longer at the path distillation recorded")
 
     p = sub.add_parser("default", help="build the default bundle end to end (seeded)")
     p.add_argument("--out", type=Path, default=Path("models/judge"))
     p.add_argument("--work", type=Path, default=Path("build/judge"))
     p.add_argument("--corpus", type=Path, default=None, help="use this corpus.jsonl instead of building one")
-    p.add_argument("--size", type=int, default=30000, help="corpus rows")
+    p.add_argument("--size", type=int, default=_default_corpus_size(), help="generated corpus rows")
     p.add_argument("--shared", type=Path, default=None, help="MentalAlign data dir (default: ../shared/data/mentalalign)")
     p.add_argument("--no-shared", action="store_true", help="corpus from built-in situations only")
     p.add_argument("--no-authored", action="store_true", help="corpus without the hand-written rows")
@@ -162,7 +170,7 @@ def run(argv: Sequence[str] | None = None) -> Path:
 
         return bundle_stage(
             args.student, args.int8, args.validation, args.out, fp32_model=args.fp32, fp16_model=args.fp16,
-            keep_fp32=args.keep_fp32, version=args.version,
+            keep_fp32=args.keep_fp32, version=args.version, corpus=args.corpus,
         )  # fmt: skip
     from export.pipeline import DefaultBuild, build_default
 

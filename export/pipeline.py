@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BUNDLE = Path("models/judge")
 DEFAULT_WORK = Path("build/judge")
 DEFAULT_FP32 = DEFAULT_WORK / "onnx" / "judge.fp32.onnx"
-DEFAULT_VERSION = "1.5"  # the committed default bundle's version; bump with the recipe
+DEFAULT_VERSION = "1.6"  # the committed default bundle's version; bump with the recipe
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class DefaultBuild:
     out: Path = DEFAULT_BUNDLE
     work: Path = DEFAULT_WORK
     corpus: Path | None = None  # an existing corpus.jsonl; None builds one
-    corpus_size: int = 30000
+    corpus_size: int = 60000  # generated rows; the hand-written ones come on top
     seed: int = 13
     shared_dir: Path | None = None  # the MentalAlign data dir; None: the builder finds ../shared itself
     use_shared: bool = True  # False: built-in situations only
@@ -83,6 +83,21 @@ def corpus_summary(corpus_path: Path) -> dict[str, Any]:
     return summary
 
 
+def _corpus_record(recorded: dict[str, Any], corpus: Path | None) -> dict[str, Any]:
+    """The manifest's corpus entry: the full summary when the file at hand is the one the student was
+    trained on (same sha256), else what the student recorded. A different file named on purpose is an
+    error; a different file at the recorded path (a stale copy) is not described."""
+    path = Path(corpus) if corpus is not None else Path(recorded["path"])
+    if path.is_file() and sha256_file(path) == recorded.get("sha256"):
+        return corpus_summary(path)
+    if corpus is not None:
+        raise ExportError(
+            f"{path} is not the corpus the student was trained on (sha256 {recorded.get('sha256', '?')[:16]}...); "
+            "pass the corpus.jsonl named in the student's distill_config.json"
+        )
+    return dict(recorded)
+
+
 def tool_versions() -> dict[str, str]:
     out = {}
     for dist in ("torch", "transformers", "optimum", "optimum-onnx", "onnx", "onnxruntime", "tokenizers"):
@@ -103,8 +118,13 @@ def bundle_stage(
     fp16_model: Path | None = None,
     keep_fp32: bool = False,
     version: str = DEFAULT_VERSION,
+    corpus: Path | None = None,
 ) -> Path:
-    """Write the bundle from the stage outputs; returns the bundle directory."""
+    """Write the bundle from the stage outputs; returns the bundle directory.
+
+    ``corpus``: where the student's corpus is now, when it was distilled elsewhere (default: the path it
+    recorded). Either way the file must have the sha256 the student recorded to be described in full.
+    """
     info = json.loads((student_dir / STUDENT_CONFIG).read_text(encoding="utf-8"))
     val_dir = validation.out_dir if isinstance(validation, ValidationResult) else Path(validation)
     metrics_file = val_dir / "metrics.json"
@@ -112,8 +132,7 @@ def bundle_stage(
         raise ExportError(f"{metrics_file} does not exist; run `python -m export validate` first")
     metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
     thresholds = {t["dimension"]: t["threshold"] for t in metrics["thresholds"]}
-    corpus_path = Path(info["corpus"]["path"])
-    corpus = corpus_summary(corpus_path) if corpus_path.is_file() else dict(info["corpus"])
+    corpus_record = _corpus_record(info["corpus"], corpus)
     build: dict[str, Any] = {
         "pipeline": "python -m export default",
         "distill": {k: v for k, v in info["config"].items() if k not in ("show_progress",)},
@@ -132,7 +151,7 @@ def bundle_stage(
             validation_dir=val_dir,
             max_length=int(info["config"]["max_length"]),
             teacher=info["teacher"],
-            corpus=corpus,
+            corpus=corpus_record,
             recommended_thresholds=thresholds,
             fp16_model=fp16_model,
             fp32_model=fp32_model if keep_fp32 else None,

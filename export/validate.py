@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from export import plots
+from export.assets import minilm_dir
 from export.corpus.authored import AUTHORED_TAG
 from export.dataset import read_corpus, split_rows
 from export.distill import STUDENT_CONFIG, TOKENIZER_FILE, load_student, load_teacher_labels
@@ -34,6 +35,8 @@ BAR_PEARSON = 0.90
 BAR_INT8_MEAN_DELTA = 0.05
 BAR_PROBE_RECALL = 0.95
 BAR_PROBE_GOOD_FLAGGED = 0.05
+# Thresholds come from the hand-written held-out rows when there are at least this many of them.
+MIN_AUTHORED_FOR_THRESHOLDS = 200
 
 
 @dataclass(frozen=True)
@@ -162,12 +165,12 @@ def validate(
             latency[f"{name}/b{bs}"] = asdict(measure_latency(variants[name], encoded, bs, runs))
     steps.update(1)
 
-    thresholds = recommend_thresholds(student, teacher, config.safety_recall)
+    hand = _authored_scores(split_rows(rows, "heldout"), student_dir, encoder, variants["onnx_int8"], config)
+    thresholds_from, basis = threshold_basis(hand, student, teacher)
+    thresholds = recommend_thresholds(*basis, config.safety_recall)
     recommended = {t.dimension: t.threshold for t in thresholds}
     safety_choice = thresholds[DIMENSIONS.index("Safety")]
-
-    authored = _authored_section(split_rows(rows, "heldout"), student_dir, encoder, variants["onnx_int8"], config,
-                                 safety_choice.threshold)  # fmt: skip
+    authored = _authored_section(*hand, safety_choice.threshold) if hand is not None else None
 
     probe_section = None
     probe_curve = None
@@ -189,7 +192,7 @@ def validate(
     }
     plot_files["calibration"], ece = plots.calibration_plot(preds["onnx_int8"].probs, teacher_levels, out / PLOTS_DIR / "calibration.png")
     plot_files["safety_threshold"] = plots.safety_threshold(
-        student, teacher, safety_choice, out / PLOTS_DIR / "safety_threshold.png", probe_curve
+        *basis, safety_choice, out / PLOTS_DIR / "safety_threshold.png", probe_curve
     )
     steps.update(1)
     steps.close()
@@ -203,6 +206,7 @@ def validate(
         "latency_ms": latency,
         "calibration_ece": ece,
         "thresholds": [asdict(t) for t in thresholds],
+        "thresholds_from": thresholds_from,
         "probes": probe_section,
         "authored_heldout": authored,
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip() + f", {config.threads} threads",
@@ -224,16 +228,35 @@ def validate(
     return ValidationResult(out_dir=out, report=report, metrics=metrics, thresholds=recommended)
 
 
-def _authored_section(
-    heldout: list, student_dir: Path, encoder, scorer, config: ValidateConfig, safety_threshold: float
-) -> dict[str, Any] | None:
-    """Agreement on every held-out hand-written row (export/corpus/authored): natural replies, unlike the
-    generated rows that fill most of the held-out split."""
+def threshold_basis(
+    hand: tuple[list, np.ndarray, np.ndarray] | None, student: np.ndarray, teacher: np.ndarray
+) -> tuple[str, tuple[np.ndarray, np.ndarray]]:
+    """Which rows the thresholds are chosen on: the hand-written held-out rows when there are enough.
+
+    Thresholds belong where the sidecar uses them, on natural replies. The generated rows are learnt
+    almost perfectly (held-out Pearson ~0.97), so a Safety threshold chosen on them sits far too low for
+    real text (judge 1.6: 2.05 there, catching under half of the hand-written unsafe replies).
+    """
+    if hand is not None and len(hand[0]) >= MIN_AUTHORED_FOR_THRESHOLDS:
+        return "hand-written held-out rows", (hand[1], hand[2])
+    return "held-out split", (student, teacher)
+
+
+def _authored_scores(
+    heldout: list, student_dir: Path, encoder, scorer, config: ValidateConfig
+) -> tuple[list, np.ndarray, np.ndarray] | None:
+    """The held-out hand-written rows (export/corpus/authored) with the shipped int8 model's scores and the
+    teacher's: natural replies, unlike the generated rows that fill most of the held-out split."""
     rows = [r for r in heldout if AUTHORED_TAG in r.tags]
     if len(rows) < 10:
         return None
     teacher = load_teacher_labels(student_dir).select([r.id for r in rows]).expected
     student = predict(scorer, encode_rows(encoder, rows), config.int8_rows_per_run).scores
+    return rows, student, teacher
+
+
+def _authored_section(rows: list, student: np.ndarray, teacher: np.ndarray, safety_threshold: float) -> dict[str, Any]:
+    """Agreement on the hand-written held-out rows, and Safety at the threshold against the authors' levels."""
     safety = DIMENSIONS.index("Safety")
     written = np.array([r.scores["Safety"] for r in rows])  # the author's own level
     flagged = student[:, safety] < safety_threshold
@@ -270,6 +293,17 @@ def _authored_lines(a: dict[str, Any]) -> list[str]:
         f"flagged {_f(a['unsafe_recall'])}; Safety-5 rows (n={a['safe_n']}) flagged {_f(a['safe_flagged'])}.",
     ]
     return lines
+
+
+def _trained_on(distill_info: dict[str, Any]) -> str:
+    """Where the student was distilled, and from which backbone when it was not the MiniLM wheel's."""
+    cfg = distill_info["config"]
+    device = cfg.get("device", "cpu")
+    where = f"{cfg['threads']} CPU threads" if device == "cpu" else f"on {device} ({distill_info.get('precision', '?')})"
+    backbone = distill_info.get("backbone")
+    if backbone and Path(backbone) != minilm_dir():
+        where += f", backbone `{backbone}`"
+    return where
 
 
 def _quality_bar(m: dict[str, Any]) -> dict[str, Any]:
@@ -381,6 +415,8 @@ def _report(
         "",
         "## Recommended thresholds (fail when score < threshold)",
         "",
+        f"Chosen on the {m.get('thresholds_from', 'held-out split')} (shipped int8 model).",
+        "",
         "| dimension | threshold | low slice n | recall on low | acceptable n | false alarms | rule |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -402,7 +438,7 @@ def _report(
         f"- Student: all-MiniLM-L6-v2 cross-encoder, mean pooling, 7 x 5-way heads; loss = soft-label cross-entropy "
         f"+ {cfg['mse_weight']} x expected-score MSE, Safety weighted {cfg.get('safety_weight', 1.0)} x the other dimensions; "
         f"{distill_info['steps']} steps ({cfg['epochs']} epoch(s) planned) of batch "
-        f"{cfg['batch_size']}, lr {cfg['lr']} (head {cfg['head_lr']}), seed {cfg['seed']}, {cfg['threads']} CPU threads, "
+        f"{cfg['batch_size']}, lr {cfg['lr']} (head {cfg['head_lr']}), seed {cfg['seed']}, {_trained_on(distill_info)}, "
         f"{distill_info['seconds']:.0f} s.",
         f"- max_length {stats['max_length']} tokens: pair length mean {stats['pair_tokens_mean']:.0f}, p95 "
         f"{stats['pair_tokens_p95']:.0f}, p99 {stats['pair_tokens_p99']:.0f}, max {stats['pair_tokens_max']}; "

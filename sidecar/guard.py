@@ -223,15 +223,15 @@ class Guard:
     async def _score_pairs(
         self, pairs: list[tuple[Sequence[Turn], str]], deadline: float | None
     ) -> list[_Scored]:
-        """Score pairs; a reply carrying text aimed at the judge gets its lower score with that text removed.
+        """Score pairs; a pair carrying text aimed at the judge gets its lower score with that text removed.
 
-        A fake verdict in a reply can raise the judge's scores (sidecar/steering.py); the lower of the
-        two per dimension means such text can only cost a reply. The extra row costs one judge pass,
-        only for replies that carry it.
+        A fake verdict in a reply, or an order to the judge in a user's turn, can raise the judge's
+        scores (sidecar/steering.py); the lower of the two per dimension means such text can only cost
+        a reply. The extra row costs one judge pass, only for pairs that carry it.
         """
-        stripped = [(i, strip_judge_directed(reply)) for i, (_, reply) in enumerate(pairs)]
-        extra = [(i, text) for i, text in stripped if text != pairs[i][1] and text]
-        scored = await self._score_raw([*pairs, *((pairs[i][0], text) for i, text in extra)], deadline)
+        stripped = [(i, _without_judge_directed(context, reply)) for i, (context, reply) in enumerate(pairs)]
+        extra = [(i, alt) for i, alt in stripped if alt != (tuple(pairs[i][0]), pairs[i][1]) and alt[1]]
+        scored = await self._score_raw([*pairs, *(alt for _, alt in extra)], deadline)
         out = scored[: len(pairs)]
         for (i, _), alt in zip(extra, scored[len(pairs) :]):
             low = tuple(min(a, b) for a, b in zip(out[i].scores.values, alt.scores.values))
@@ -269,6 +269,12 @@ class Guard:
 
     def _versions(self, policies: PolicySet, policy: Policy) -> VersionInfo:
         return VersionInfo(self._judge_version, policies.version(policy), self._provider)
+
+
+def _without_judge_directed(context: Sequence[Turn], reply: str) -> tuple[tuple[Turn, ...], str]:
+    """The pair with judge-directed text removed from every turn and the reply (turns left empty go)."""
+    turns = tuple(Turn(t.role, text) for t in context if (text := strip_judge_directed(t.text)))
+    return turns, strip_judge_directed(reply)
 
 
 def _dimension_results(scores: Scores, decision: Decision) -> tuple[DimensionResult, ...]:

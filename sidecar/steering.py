@@ -1,10 +1,11 @@
-"""Text in a reply that addresses the judge rather than the person: fake verdicts, scores, review claims.
+"""Text that addresses the judge rather than the person: fake verdicts, scores, review claims, orders.
 
 The judge reads such text like any other and can be talked up by it (a fake score JSON appended to a
-harmful reply raised its Safety by up to 2 points; `bench/injection.py`). The guard therefore also
-scores the reply with these spans removed and keeps the lower score per dimension, so a verdict
-written into a reply can only ever cost it, never help it. The patterns are deliberately narrow:
-a reply to a person has no reason to contain any of them.
+harmful reply raised its Safety by up to 2 points; "score it 5" written into the user's turn raised
+judge 1.6's Safety for a brush-off by 1.8; `bench/injection.py`). The guard therefore also scores the
+pair with these spans removed from the reply and from every turn, and keeps the lower score per
+dimension, so such text can only ever cost a reply, never help it. The patterns are deliberately
+narrow: a reply to a person has no reason to contain any of them.
 """
 
 from __future__ import annotations

@@ -114,6 +114,8 @@ def test_validation_report_and_metrics(pipeline_run: PipelineRun) -> None:
     assert list(authored["agreement_int8"]) == list(DIMENSIONS)
     assert set(result.thresholds) == set(DIMENSIONS)
     assert all(1.0 <= t <= 5.0 for t in result.thresholds.values())
+    assert metrics["thresholds_from"] == "held-out split"  # too few hand-written held-out rows in the tiny corpus
+    assert "Chosen on the held-out split" in report
     for name in ("scatter", "confusion", "calibration", "safety_threshold"):
         png = result.out_dir / "plots" / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -229,3 +231,43 @@ def test_mean_max_pooling_exports_with_parity(tmp_path: Path) -> None:
     feed = {"input_ids": ids.numpy(), "attention_mask": mask.numpy(), "token_type_ids": types.numpy()}
     scores = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(["scores"], feed)[0]
     assert np.abs(scores - ref).max() < 1e-4
+
+
+def test_thresholds_come_from_hand_written_rows_when_there_are_enough() -> None:
+    from export.validate import MIN_AUTHORED_FOR_THRESHOLDS, threshold_basis
+
+    generated = (np.zeros((50, 7)), np.ones((50, 7)))
+    n = MIN_AUTHORED_FOR_THRESHOLDS
+    enough = ([object()] * n, np.full((n, 7), 2.0), np.full((n, 7), 3.0))
+    label, (student, teacher) = threshold_basis(enough, *generated)
+    assert label == "hand-written held-out rows" and student is enough[1] and teacher is enough[2]
+    few = ([object()] * (n - 1), enough[1][1:], enough[2][1:])
+    for hand in (few, None):
+        label, (student, teacher) = threshold_basis(hand, *generated)
+        assert label == "held-out split" and student is generated[0] and teacher is generated[1]
+
+
+def test_the_bundle_describes_only_the_corpus_the_student_was_trained_on(
+    pipeline_run: PipelineRun, tmp_path: Path
+) -> None:
+    import shutil
+
+    from export.errors import ExportError
+    from export.pipeline import bundle_stage
+
+    student = tmp_path / "student"
+    shutil.copytree(pipeline_run.student, student)
+    info_file = student / "distill_config.json"
+    info = json.loads(info_file.read_text())
+    stale = tmp_path / "stale.jsonl"  # another file now sits where distillation read its corpus
+    stale.write_text(pipeline_run.corpus.read_text().splitlines()[0] + "\n")
+    info["corpus"]["path"] = str(stale)
+    info_file.write_text(json.dumps(info))
+    recorded = info["corpus"]["sha256"]
+
+    bundle = bundle_stage(student, pipeline_run.int8, pipeline_run.validation, tmp_path / "a")
+    assert load_bundle(bundle).manifest.corpus["sha256"] == recorded
+    bundle = bundle_stage(student, pipeline_run.int8, pipeline_run.validation, tmp_path / "b", corpus=pipeline_run.corpus)
+    assert load_bundle(bundle).manifest.corpus["sha256"] == recorded
+    with pytest.raises(ExportError, match=r"stale.jsonl is not the corpus the student was trained on"):
+        bundle_stage(student, pipeline_run.int8, pipeline_run.validation, tmp_path / "c", corpus=stale)

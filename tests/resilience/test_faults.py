@@ -13,6 +13,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -108,7 +109,11 @@ def test_rewriter_worker_killed_falls_back_then_recovers(
     wait_for(lambda: backend.restarts == 1 and not backend._restarting, 60, "worker restart")
     again = _guard(stub, CRISIS_CONTEXT, UNSAFE_REPLY, timeout=15)
     assert again.scores_after, "after the restart the rewrite runs and is re-scored again"
-    assert again.action in (Action.REWRITTEN, Action.FALLBACK) and UNSAFE_REPLY not in again.reply
+    assert UNSAFE_REPLY not in again.reply
+    # Rewritten, the fallback, or a revision that passes Safety but not every other dimension (FLAGGED).
+    assert again.action in (Action.REWRITTEN, Action.FALLBACK) or (
+        again.reason == "rewrite_partial" and all(s.passed for s in again.scores_after if s.critical)
+    )
 
 
 # --- the judge session fails, then returns -------------------------------------------------------------
@@ -239,7 +244,7 @@ def test_bundle_whose_graph_differs_from_its_manifest_is_refused(judge_bundle: P
 _GOOD_POLICY = POLICY_FILE.read_text()
 BAD_POLICY_FILES = [
     ("not_yaml", "policies: [unclosed\n  default: {"),
-    ("threshold_out_of_range", _GOOD_POLICY.replace("Safety: 4.0", "Safety: 7")),
+    ("threshold_out_of_range", re.sub(r"Safety: [0-9.]+", "Safety: 7", _GOOD_POLICY, count=1)),
     ("unknown_key", _GOOD_POLICY.replace("    shadow: false", "    shadow: false\n    shadowmode: true")),
     ("empty", ""),
     ("half_written", _GOOD_POLICY[: len(_GOOD_POLICY) // 2]),
@@ -282,7 +287,7 @@ def test_bad_policy_reloads_under_load_keep_the_old_policy(
             assert applied is False, label
             assert rejected._value.get() >= before + 1, label
             assert stub.Score(pb.ScoreRequest(reply=GOOD_REPLY), timeout=10).versions.policy == version, label
-        policy_path.write_text(_GOOD_POLICY.replace("Safety: 4.0", "Safety: 4.5"))
+        policy_path.write_text(re.sub(r"Safety: [0-9.]+", "Safety: 4.25", _GOOD_POLICY, count=1))
         assert running.run(_on_loop(running.server.reload_policies)) is True
         fresh = stub.Score(pb.ScoreRequest(reply=GOOD_REPLY), timeout=10)
         assert fresh.versions.policy != version
