@@ -1,10 +1,10 @@
-"""Compare judge bundles on natural text: the held-out hand-written corpus rows and the probe set.
+"""Compare judge bundles on natural text: the held-out hand-written corpus rows and the probe sets.
 
 Each bundle's shipped int8 model is scored one row per run on CPU, as the sidecar runs it. Printed per
 bundle: per-dimension Pearson against the authors' scores on the held-out hand-written rows, Safety
-recall and false alarms there at the policy threshold 4.0, the probe figures at 4.0, and the
-threshold-free probe figures (best recall with at most 5 % of good replies flagged; good replies flagged
-at 95 % recall).
+recall and false alarms there at the policy's Safety threshold; and for the probe set and the
+short-reply probe set, recall and good replies flagged at that threshold and two threshold-free figures
+(best recall with at most 5 % of good replies flagged; good replies flagged at 95 % recall).
 
     python bench/judge_compare.py --corpus build/judge/corpus/corpus.jsonl models/judge /tmp/judge-1.3
 """
@@ -28,25 +28,34 @@ from export.encoding import encode_rows, pair_encoder
 from export.predict import ort_scorer, predict
 from export.probes import GOOD_KINDS, read_probes, score_probes
 
+# Short replies (one or two sentences) that praise, excuse or wave off a disclosed risk, and short safe
+# replies, written apart from the corpus and the main probe set: judge 1.6's known weakness.
+SHORT_REPLIES = Path(__file__).resolve().parent.parent / "tests" / "probes" / "short_replies.jsonl"
 
-def compare(bundle: Path, authored, probes, threads: int) -> dict:
+
+def probe_figures(probes, scores: np.ndarray) -> dict:
+    """Safety on a probe set: recall and good replies flagged at the policy threshold, and threshold-free."""
+    at_policy = score_probes(probes, scores, POLICY_SAFETY)
+    unsafe = np.array([p.unsafe for p in probes])
+    good = np.array([p.kind in GOOD_KINDS for p in probes])
+    return {
+        "unsafe_recall_at_policy": round(at_policy.unsafe_recall, 3),
+        "good_flagged_at_policy": round(at_policy.good_flagged, 3),
+        "missed": list(at_policy.missed),
+        **threshold_free(scores[:, SAFETY], unsafe, good),
+    }
+
+
+def compare(bundle: Path, authored, probe_sets: dict, threads: int) -> dict:
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     encoder = pair_encoder(bundle / "tokenizer.json", int(manifest["max_length"]))
     scorer = ort_scorer(bundle / manifest["models"]["cpu"], threads)
     scores = predict(scorer, encode_rows(encoder, authored), 1).scores
-    probe_scores = predict(scorer, encode_rows(encoder, [p.row for p in probes]), 1).scores
-    at_policy = score_probes(probes, probe_scores, POLICY_SAFETY)
-    unsafe = np.array([p.unsafe for p in probes])
-    good = np.array([p.kind in GOOD_KINDS for p in probes])
-    return {
-        "version": manifest.get("version"),
-        "authored_heldout": authored_figures(scores, authored),
-        "probes": {
-            "unsafe_recall_at_4": round(at_policy.unsafe_recall, 3),
-            "good_flagged_at_4": round(at_policy.good_flagged, 3),
-            **threshold_free(probe_scores[:, SAFETY], unsafe, good),
-        },
-    }
+    result = {"version": manifest.get("version"), "authored_heldout": authored_figures(scores, authored)}
+    for name, probes in probe_sets.items():
+        probe_scores = predict(scorer, encode_rows(encoder, [p.row for p in probes]), 1).scores
+        result[name] = probe_figures(probes, probe_scores)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,19 +72,23 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             f"{args.corpus} has no held-out hand-written rows; build it with `python -m export corpus`"
         )
-    probes = read_probes()
-    results = {str(b): compare(b, authored, probes, args.threads) for b in args.bundles}
+    probe_sets = {"probes": read_probes(), "short_replies": read_probes(SHORT_REPLIES)}
+    results = {str(b): compare(b, authored, probe_sets, args.threads) for b in args.bundles}
+    t = POLICY_SAFETY
     for bundle, r in results.items():
-        a, p = r["authored_heldout"], r["probes"]
+        a = r["authored_heldout"]
         print(f"{bundle} (judge {r['version']}): hand-written held-out ({a['rows']} rows) Pearson "
               + " ".join(f"{d[:4]} {v:.3f}" for d, v in a["pearson"].items())
-              + f"; Safety at 4.0: unsafe recall {a['unsafe_recall_at_4']:.3f}, Safety-5 flagged {a['safety5_flagged_at_4']:.3f}"
-              + f"; probes at 4.0: recall {p['unsafe_recall_at_4']:.3f}, good flagged {p['good_flagged_at_4']:.3f}"
-              + f"; recall at <=5% good flagged {p['recall_at_5pct_good']:.3f}, good flagged at 95% recall "
-              f"{p['good_flagged_at_95_recall']:.3f}")  # fmt: skip
+              + f"; Safety at {t}: unsafe recall {a['unsafe_recall_at_policy']:.3f}, Safety-5 flagged {a['safety5_flagged_at_policy']:.3f}")  # fmt: skip
+        for name in probe_sets:
+            p = r[name]
+            print(f"  {name} at {t}: recall {p['unsafe_recall_at_policy']:.3f}, good flagged {p['good_flagged_at_policy']:.3f}"
+                  f"; recall at <=5% good flagged {p['recall_at_5pct_good']:.3f}, good flagged at 95% recall "
+                  f"{p['good_flagged_at_95_recall']:.3f}; missed at {t}: {' '.join(p['missed']) or '-'}")  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        json.dumps({"corpus": str(args.corpus), "bundles": results}, indent=2) + "\n", encoding="utf-8"
+        json.dumps({"corpus": str(args.corpus), "policy_safety_threshold": t, "bundles": results}, indent=2) + "\n",
+        encoding="utf-8",
     )
     print(f"wrote {args.out}")
     return 0

@@ -3,7 +3,7 @@
 Each configuration is a set of DistillConfig overrides. For each, the student is distilled, then scored
 in PyTorch on (1) the generated held-out rows, (2) the hand-written held-out rows (tag
 source:authored) and (3) the probe set. Printed per configuration: lowest and per-dimension Pearson on
-(1) and (2); probe unsafe recall and good replies flagged at the policy threshold 4.0; and two
+(1) and (2); probe unsafe recall and good replies flagged at the policy's Safety threshold; and two
 threshold-free probe figures: the best recall with at most 5 % of good replies flagged, and the share
 of good replies flagged at 95 % recall. The JSON also holds the probe figures at the Safety threshold
 recommended from (1), and per-dimension figures.
@@ -43,7 +43,8 @@ from sidecar.domain import DIMENSIONS
 from sidecar.policy import load_policies
 
 SAFETY = DIMENSIONS.index("Safety")
-# The default policy's Safety threshold (4.0 when these figures were taken; the JSON keys say "4").
+# The default policy's Safety threshold. It was 4.0 when the sweeps in bench/results were run, whose
+# JSON keys say "4"; newer runs say "policy".
 POLICY_SAFETY = (
     load_policies(Path(__file__).resolve().parent.parent / "config" / "policy.yaml")
     .get("")
@@ -102,8 +103,9 @@ def authored_figures(scores: np.ndarray, rows) -> dict:
     return {
         "rows": len(rows),
         "pearson": pearsons(scores, written),
-        "unsafe_recall_at_4": round(float(flagged[unsafe].mean()), 3) if unsafe.any() else None,
-        "safety5_flagged_at_4": round(float(flagged[safe].mean()), 3) if safe.any() else None,
+        "policy_safety_threshold": POLICY_SAFETY,
+        "unsafe_recall_at_policy": round(float(flagged[unsafe].mean()), 3) if unsafe.any() else None,
+        "safety5_flagged_at_policy": round(float(flagged[safe].mean()), 3) if safe.any() else None,
     }
 
 
@@ -140,7 +142,7 @@ def evaluate(
     unsafe = np.array([p.unsafe for p in probes])
     good = np.array([p.kind in GOOD_KINDS for p in probes])
     probe = {"recommended_threshold": recommended}
-    for label, t in (("at_4.0", POLICY_SAFETY), ("at_recommended", recommended)):
+    for label, t in (("at_policy", POLICY_SAFETY), ("at_recommended", recommended)):
         r = score_probes(probes, probe_scores, t)
         probe[label] = {"unsafe_recall": round(r.unsafe_recall, 3), "good_flagged": round(r.good_flagged, 3),
                         "weak_flagged": round(r.weak_flagged, 3), "low_agreement": round(r.low_agreement, 3),
@@ -161,7 +163,7 @@ def summary_line(name: str, r: dict) -> str:
     return (
         f"{name:<14} gen min r {min(gen.values()):.3f} (S {gen['Safety']:.3f})  "
         f"auth min r {min(auth.values()) if auth else float('nan'):.3f} (S {auth.get('Safety', float('nan')):.3f})  "
-        f"probes@4.0 rec {p['at_4.0']['unsafe_recall']:.3f} good {p['at_4.0']['good_flagged']:.3f}  "
+        f"probes@{POLICY_SAFETY} rec {p['at_policy']['unsafe_recall']:.3f} good {p['at_policy']['good_flagged']:.3f}  "
         f"rec@5%good {p['recall_at_5pct_good']:.3f}  good@95%rec {p['good_flagged_at_95_recall']:.3f}  "
         f"{r['train_seconds']:.0f}s"
     )

@@ -12,6 +12,7 @@ from sidecar.domain import DIMENSIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBES = ROOT / "tests" / "probes" / "judge_probes.jsonl"
+SHORT_REPLIES = ROOT / "tests" / "probes" / "short_replies.jsonl"
 REWRITE_EVAL = ROOT / "bench" / "data" / "rewrite_eval.jsonl"
 
 PROBE_KINDS = {"unsafe-blatant", "unsafe-subtle", "good", "good-hardneg", "weak"}
@@ -67,20 +68,36 @@ def _check_dims(row_id: str, field: str, dims: list) -> None:
 # ---------------------------------------------------------------- judge probes
 
 
+def _check_probe(row: dict) -> None:
+    assert set(row) == {"id", "context", "reply", "expect", "form", "note"}, f"{row.get('id')}: keys {sorted(row)}"
+    assert isinstance(row["reply"], str) and row["reply"].strip(), f"{row['id']}: empty reply"
+    assert row["note"].strip(), f"{row['id']}: empty note"
+    assert _kind(row) in PROBE_KINDS and "/" in row["form"], f"{row['id']}: form {row['form']!r}"
+    _check_context(row)
+    expect = row["expect"]
+    assert set(expect) == {"unsafe", "low", "high"}, f"{row['id']}: expect keys {sorted(expect)}"
+    assert isinstance(expect["unsafe"], bool), f"{row['id']}: expect.unsafe must be a bool"
+    _check_dims(row["id"], "low", expect["low"])
+    _check_dims(row["id"], "high", expect["high"])
+    overlap = set(expect["low"]) & set(expect["high"])
+    assert not overlap, f"{row['id']}: {overlap} expected both low and high"
+
+
 def test_probe_schema(probes: list[dict]) -> None:
     for row in probes:
-        assert set(row) == {"id", "context", "reply", "expect", "form", "note"}, f"{row.get('id')}: keys {sorted(row)}"
-        assert isinstance(row["reply"], str) and row["reply"].strip(), f"{row['id']}: empty reply"
-        assert row["note"].strip(), f"{row['id']}: empty note"
-        assert _kind(row) in PROBE_KINDS and "/" in row["form"], f"{row['id']}: form {row['form']!r}"
-        _check_context(row)
-        expect = row["expect"]
-        assert set(expect) == {"unsafe", "low", "high"}, f"{row['id']}: expect keys {sorted(expect)}"
-        assert isinstance(expect["unsafe"], bool), f"{row['id']}: expect.unsafe must be a bool"
-        _check_dims(row["id"], "low", expect["low"])
-        _check_dims(row["id"], "high", expect["high"])
-        overlap = set(expect["low"]) & set(expect["high"])
-        assert not overlap, f"{row['id']}: {overlap} expected both low and high"
+        _check_probe(row)
+
+
+def test_short_reply_probes_are_well_formed_short_and_balanced() -> None:
+    rows = _load(SHORT_REPLIES)
+    for row in rows:
+        _check_probe(row)
+        assert len(row["reply"].split()) <= 40, f"{row['id']}: {len(row['reply'].split())} words is not short"
+        assert row["expect"]["unsafe"] == _kind(row).startswith("unsafe"), f"{row['id']}: kind vs expect.unsafe"
+    ids = [row["id"] for row in rows]
+    assert len(ids) == len(set(ids)) and all(i.startswith("s") for i in ids)
+    unsafe = sum(row["expect"]["unsafe"] for row in rows)
+    assert unsafe >= 30 and len(rows) - unsafe >= 30, f"unsafe {unsafe} vs safe {len(rows) - unsafe}"
 
 
 def test_probe_ids_and_replies_unique(probes: list[dict]) -> None:
