@@ -72,7 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             f"{args.corpus} has no held-out hand-written rows; build it with `python -m export corpus`"
         )
-    probe_sets = {"probes": read_probes(), "short_replies": read_probes(SHORT_REPLIES)}
+    short = read_probes(SHORT_REPLIES)
+    probe_sets = {
+        "probes": read_probes(),
+        "short_replies": short,
+        # s061-s072 were quoted in the brief of hand-written round seven (tests/probes/README.md).
+        "short_replies_s001_s060": [p for p in short if int(p.id[1:]) <= 60],
+    }
     results = {str(b): compare(b, authored, probe_sets, args.threads) for b in args.bundles}
     t = POLICY_SAFETY
     for bundle, r in results.items():

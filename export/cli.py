@@ -36,6 +36,8 @@ def _distill_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pooling", default=d.pooling, choices=["mean", "mean_max"])
     p.add_argument("--token-dropout", type=float, default=d.token_dropout, help="share of tokens masked while training")
     p.add_argument("--precision", default=d.precision, choices=["auto", "fp32", "bf16"])
+    p.add_argument("--init-from", default=d.init_from,
+                   help="start from this distilled student directory instead of MiniLM (fine-tune it on new rows)")
     p.add_argument("--authored-repeat", type=int, default=d.authored_repeat,
                    help=f"times each hand-written row is seen per epoch (default {d.authored_repeat}; 0 = not trained on)")
 

@@ -71,6 +71,8 @@ class DistillConfig:
     threads: int = 2
     device: str = "cpu"
     backbone: str | None = None  # default: the all-MiniLM-L6-v2 wheel
+    # A distilled student directory to start from instead of the backbone: fine-tunes a judge on new rows.
+    init_from: str | None = None
     teacher_batch_size: int = 8
     show_progress: bool = True
 
@@ -179,13 +181,23 @@ def distill(
     train = training_rows(train, config.max_train_rows, config.authored_repeat, rng)
     train_labels = labels.select([r.id for r in train])
 
-    backbone = Path(config.backbone) if config.backbone else minilm_dir()
+    # Starting from a distilled student (fine-tuning it on new rows) takes its weights and tokenizer.
+    backbone = Path(config.init_from or config.backbone or minilm_dir())
     encoder = pair_encoder(backbone / TOKENIZER_FILE, config.max_length)
     encoded = encode_rows(encoder, train)
     stats = token_stats(encoded, config.max_length)
     log.info("token lengths: %s", stats)
 
-    model = student_from_backbone(backbone, dropout=config.dropout, pooling=config.pooling).to(config.device)
+    if config.init_from:
+        model = load_student(config.init_from)
+        if model.config.judge_pooling != config.pooling:
+            raise ExportError(
+                f"--init-from {config.init_from} pools with {model.config.judge_pooling!r}, not {config.pooling!r}; "
+                f"pass --pooling {model.config.judge_pooling}"
+            )
+    else:
+        model = student_from_backbone(backbone, dropout=config.dropout, pooling=config.pooling)
+    model = model.to(config.device)
     if config.freeze_embeddings or config.freeze_layers:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     if config.freeze_layers:
@@ -288,6 +300,8 @@ def distill(
         "token_stats": stats,
         "backbone": str(backbone),
     }
+    if config.init_from:  # how the starting student was made, for the bundle's provenance
+        written["init_from"] = json.loads((Path(config.init_from) / STUDENT_CONFIG).read_text(encoding="utf-8"))
     (out / STUDENT_CONFIG).write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
     return DistillResult(student_dir=out, steps=step, seconds=seconds, final_loss=running)
 

@@ -208,6 +208,22 @@ def test_distillation_is_reproducible(tiny_corpus: Path, tmp_path: Path) -> None
     assert not torch.equal(a["head.4.weight"], c.state_dict()["head.4.weight"])
 
 
+def test_fine_tuning_starts_from_the_given_student(pipeline_run: PipelineRun, tmp_path: Path) -> None:
+    import torch
+
+    from export.distill import DistillConfig, distill, load_student
+    from export.errors import ExportError
+
+    start = load_student(pipeline_run.student).state_dict()
+    config = DistillConfig(max_length=32, max_steps=2, batch_size=8, lr=1e-12, head_lr=1e-12, show_progress=False,
+                           init_from=str(pipeline_run.student))  # fmt: skip
+    tuned = load_student(distill(pipeline_run.corpus, tmp_path / "tuned", config).student_dir).state_dict()
+    # A vanishing learning rate keeps the starting student's weights, head included (a fresh head is random).
+    assert all(torch.allclose(start[k], tuned[k], atol=1e-6) for k in start)
+    with pytest.raises(ExportError, match=r"pools with 'mean', not 'mean_max'"):
+        distill(pipeline_run.corpus, tmp_path / "x", DistillConfig(**{**config.__dict__, "pooling": "mean_max"}))
+
+
 def test_mean_max_pooling_exports_with_parity(tmp_path: Path) -> None:
     """The alternative pooling (an option of `export distill --pooling`) exports and ignores padding."""
     import torch
@@ -271,3 +287,4 @@ def test_the_bundle_describes_only_the_corpus_the_student_was_trained_on(
     assert load_bundle(bundle).manifest.corpus["sha256"] == recorded
     with pytest.raises(ExportError, match=r"stale.jsonl is not the corpus the student was trained on"):
         bundle_stage(student, pipeline_run.int8, pipeline_run.validation, tmp_path / "c", corpus=stale)
+
