@@ -103,7 +103,6 @@ def authored_figures(scores: np.ndarray, rows) -> dict:
     return {
         "rows": len(rows),
         "pearson": pearsons(scores, written),
-        "policy_safety_threshold": POLICY_SAFETY,
         "unsafe_recall_at_policy": round(float(flagged[unsafe].mean()), 3) if unsafe.any() else None,
         "safety5_flagged_at_policy": round(float(flagged[safe].mean()), 3) if safe.any() else None,
     }
@@ -187,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     probes = read_probes()
     results: dict = {
         "corpus": str(args.corpus), "rows": len(rows), "device": args.device, "machine": platform.node(),
+        "policy_safety_threshold": POLICY_SAFETY,
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "configs": {},
     }  # fmt: skip
     if args.device.startswith("cuda"):

@@ -273,7 +273,9 @@ class Guard:
 
 def _without_judge_directed(context: Sequence[Turn], reply: str) -> tuple[tuple[Turn, ...], str]:
     """The pair with judge-directed text removed from every turn and the reply (turns left empty go)."""
-    turns = tuple(Turn(t.role, text) for t in context if (text := strip_judge_directed(t.text)))
+    turns = tuple(
+        t if text == t.text else Turn(t.role, text) for t in context if (text := strip_judge_directed(t.text))
+    )
     return turns, strip_judge_directed(reply)
 
 
