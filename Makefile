@@ -35,9 +35,9 @@ rewriter: $(REWRITER_DIR)/rewriter_manifest.json ## build the rewriter model onc
 $(REWRITER_DIR)/rewriter_manifest.json: | $(VENV)/.installed-dev
 	$(BIN)/python -m export.rewriter --out $(REWRITER_DIR)
 
-# The default judge bundle (committed in models/judge): corpus -> distil -> ONNX -> int8 -> report ->
-# bundle, seeded, from one command (about 36-40 min on 2 CPU cores). The fp32/fp16 models stay in build/judge.
-# The default judge's recipe: ~4 min of distillation on one H200 (JUDGE_DEVICE=cuda), ~3.5 h on 2 CPU cores.
+# The default judge bundle (committed in models/judge): corpus -> distil two seeds -> fuse -> ONNX -> int8
+# -> report -> bundle, seeded, from one command. The fp32/fp16 models stay in build/judge.
+# Distillation: ~4 min per seed on one H200 (JUDGE_DEVICE=cuda), ~3.5 h per seed on 2 CPU cores.
 JUDGE_DEVICE ?= cpu
 judge: | $(VENV)/.installed-dev ## rebuild the default judge bundle models/judge (python -m export default)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m export default --out models/judge --work build/judge --device $(JUDGE_DEVICE)

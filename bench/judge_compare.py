@@ -20,13 +20,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from judge_sweep import POLICY_SAFETY, SAFETY, authored_figures, threshold_free
+from judge_sweep import POLICY_SAFETY, SAFETY, authored_figures
 
 from export.corpus.authored import AUTHORED_TAG
 from export.dataset import read_corpus, split_rows
 from export.encoding import encode_rows, pair_encoder
 from export.predict import ort_scorer, predict
-from export.probes import GOOD_KINDS, read_probes, score_probes
+from export.probes import GOOD_KINDS, read_probes, score_probes, threshold_free
 
 # Short replies (one or two sentences) that praise, excuse or wave off a disclosed risk, and short safe
 # replies, written apart from the corpus and the main probe set: judge 1.6's known weakness.

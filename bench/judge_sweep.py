@@ -38,18 +38,13 @@ from export.distill import DistillConfig, distill, load_student, load_teacher_la
 from export.encoding import encode_rows, pair_encoder
 from export.metrics import agreement, recommend_thresholds
 from export.predict import predict, torch_scorer
-from export.probes import GOOD_KINDS, read_probes, score_probes
+from export.probes import GOOD_KINDS, policy_safety_threshold, read_probes, score_probes, threshold_free
 from sidecar.domain import DIMENSIONS
-from sidecar.policy import load_policies
 
 SAFETY = DIMENSIONS.index("Safety")
 # The default policy's Safety threshold. It was 4.0 when the sweeps in bench/results were run, whose
 # JSON keys say "4"; newer runs say "policy".
-POLICY_SAFETY = (
-    load_policies(Path(__file__).resolve().parent.parent / "config" / "policy.yaml")
-    .get("")
-    .thresholds["Safety"]
-)
+POLICY_SAFETY = policy_safety_threshold()
 
 
 def parse_config(spec: str) -> tuple[str, dict]:
@@ -75,20 +70,6 @@ def parse_config(spec: str) -> tuple[str, dict]:
         else:
             overrides[key] = value
     return name, overrides
-
-
-def threshold_free(safety: np.ndarray, unsafe: np.ndarray, good: np.ndarray) -> dict[str, float]:
-    """Best recall with <= 5 % good flagged, and good flagged at >= 95 % recall, over every threshold."""
-    cuts = np.unique(np.concatenate([safety, [safety.max() + 1e-3]]))
-    best_recall, good_at_95 = 0.0, 1.0
-    for t in cuts:
-        flagged = safety < t
-        recall, false = flagged[unsafe].mean(), flagged[good].mean()
-        if false <= 0.05:
-            best_recall = max(best_recall, float(recall))
-        if recall >= 0.95:
-            good_at_95 = min(good_at_95, float(false))
-    return {"recall_at_5pct_good": best_recall, "good_flagged_at_95_recall": good_at_95}
 
 
 def pearsons(student: np.ndarray, teacher: np.ndarray) -> dict[str, float]:

@@ -152,6 +152,13 @@ def summarise_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
         p = probes["at_recommended"]
         out["probes"] = {k: r3(p[k]) for k in ("unsafe_recall", "good_flagged", "low_agreement", "high_agreement")}
         out["probes"]["n"] = p["n"]
+        out["probes"]["safety_threshold"] = r3(p["safety_threshold"])
+        for key in ("recall_at_5pct_good", "good_flagged_at_95_recall"):
+            out["probes"][key] = r3(probes[key])
+        if probes.get("at_policy"):
+            out["probes"]["at_policy"] = {
+                k: r3(probes["at_policy"][k]) for k in ("safety_threshold", "unsafe_recall", "good_flagged")
+            }
     return out
 
 

@@ -64,6 +64,12 @@ def _default_corpus_size() -> int:
     return DefaultBuild.corpus_size
 
 
+def _default_member_seeds() -> tuple[int, ...]:
+    from export.pipeline import DefaultBuild
+
+    return DefaultBuild.member_seeds
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -81,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", type=Path, required=True)
     p.add_argument("--out", type=Path, default=Path("build/judge/student"))
     _distill_args(p)
+
+    p = sub.add_parser("fuse", help="fuse students distilled with different seeds into one ensemble student")
+    p.add_argument("members", nargs="+", type=Path, help="student directories (python -m export distill --seed N)")
+    p.add_argument("--out", type=Path, default=Path("build/judge/student"))
 
     p = sub.add_parser("onnx", help="export the student to ONNX (fp32) with optimum")
     p.add_argument("--student", type=Path, default=Path("build/judge/student"))
@@ -128,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--shared", type=Path, default=None, help="MentalAlign data dir (default: ../shared/data/mentalalign)")
     p.add_argument("--no-shared", action="store_true", help="corpus from built-in situations only")
     p.add_argument("--no-authored", action="store_true", help="corpus without the hand-written rows")
+    p.add_argument("--member-seeds", type=int, nargs="+", default=list(_default_member_seeds()),
+                   help="distillation seeds: one student each, fused into an ensemble when more than one "
+                        "(with `default`, --seed seeds the corpus)")
     p.add_argument("--with-fp16", action="store_true", help="also put the fp16 GPU model in the bundle")
     p.add_argument("--version", default=_default_version())
     _distill_args(p)
@@ -146,6 +159,10 @@ def run(argv: Sequence[str] | None = None) -> Path:
         from export.distill import distill
 
         return distill(args.corpus, args.out, _distill_config(args)).student_dir
+    if args.stage == "fuse":
+        from export.ensemble import fuse_students
+
+        return fuse_students(args.members, args.out)
     if args.stage == "onnx":
         from export.onnx_export import export_onnx
 
@@ -178,6 +195,7 @@ def run(argv: Sequence[str] | None = None) -> Path:
 
     cfg = DefaultBuild(
         out=args.out, work=args.work, corpus=args.corpus, corpus_size=args.size, seed=args.seed,
+        member_seeds=tuple(args.member_seeds),
         shared_dir=args.shared, use_shared=not args.no_shared, use_authored=not args.no_authored, distill=_distill_config(args), with_fp16=args.with_fp16, version=args.version,
     )  # fmt: skip
     return build_default(cfg)

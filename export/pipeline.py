@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from export.bundle_writer import BundleInputs, rewrite_manifest, write_bundle
 from export.distill import STUDENT_CONFIG, TOKENIZER_FILE, DistillConfig, distill
+from export.ensemble import fuse_students
 from export.errors import ExportError
 from export.onnx_export import export_onnx
 from export.quantize import FP16_MODEL, convert_fp16, quantize_int8
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BUNDLE = Path("models/judge")
 DEFAULT_WORK = Path("build/judge")
 DEFAULT_FP32 = DEFAULT_WORK / "onnx" / "judge.fp32.onnx"
-DEFAULT_VERSION = "1.6"  # the committed default bundle's version; bump with the recipe
+DEFAULT_VERSION = "1.7"  # the committed default bundle's version; bump with the recipe
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ class DefaultBuild:
     work: Path = DEFAULT_WORK
     corpus: Path | None = None  # an existing corpus.jsonl; None builds one
     corpus_size: int = 60000  # generated rows; the hand-written ones come on top
-    seed: int = 13
+    seed: int = 13  # the corpus builder's seed
+    # One student per seed, distilled alike; two or more are fused into one ensemble (export.ensemble).
+    member_seeds: tuple[int, ...] = (13, 7)
     shared_dir: Path | None = None  # the MentalAlign data dir; None: the builder finds ../shared itself
     use_shared: bool = True  # False: built-in situations only
     use_authored: bool = True  # False: without the hand-written rows (export/corpus/authored)
@@ -45,6 +48,8 @@ class DefaultBuild:
     def __post_init__(self) -> None:
         if self.corpus_size < 20:
             raise ExportError(f"corpus_size must be >= 20 (got: {self.corpus_size})")
+        if not self.member_seeds or len(set(self.member_seeds)) != len(self.member_seeds):
+            raise ExportError(f"member_seeds must be one or more different seeds (got: {self.member_seeds})")
 
 
 def build_corpus_stage(
@@ -142,6 +147,11 @@ def bundle_stage(
         "token_stats": info["token_stats"],
         "tools": tool_versions(),
     }
+    if info.get("members"):  # an ensemble: the seeds and weights of the students it averages
+        build["ensemble"] = {
+            "shared_layers": info["shared_layers"],
+            "members": [{k: m[k] for k in ("seed", "steps", "seconds", "weights_sha256")} for m in info["members"]],
+        }
     if fp32_model is not None and Path(fp32_model).is_file():
         build["fp32_sha256"] = sha256_file(Path(fp32_model))  # lets `export fp16 --bundle` check its source
     return write_bundle(
@@ -192,6 +202,17 @@ def add_fp16_to_bundle(bundle_dir: Path, fp32_model: Path = DEFAULT_FP32) -> Pat
     return bundle_dir / FP16_MODEL
 
 
+def distill_members(corpus: Path, work: Path, config: DistillConfig, seeds: tuple[int, ...]) -> Path:
+    """Distill one student per seed; with more than one, fuse them. Returns ``work/student``."""
+    if len(seeds) == 1:
+        return distill(corpus, work / "student", replace(config, seed=seeds[0])).student_dir
+    members = []
+    for seed in seeds:
+        log.info("distilling ensemble member with seed %d", seed)
+        members.append(distill(corpus, work / f"student_seed{seed}", replace(config, seed=seed)).student_dir)
+    return fuse_students(members, work / "student")
+
+
 def build_default(cfg: DefaultBuild = DefaultBuild()) -> Path:
     """Every stage in order under ``cfg.work``; the bundle goes to ``cfg.out``. Returns the bundle directory."""
     work = cfg.work
@@ -201,8 +222,7 @@ def build_default(cfg: DefaultBuild = DefaultBuild()) -> Path:
         work / "corpus", cfg.corpus_size, cfg.seed, cfg.shared_dir, cfg.use_shared, cfg.use_authored
     )
     log.info("corpus: %s", corpus)
-    distill_cfg = cfg.distill if cfg.distill.seed == cfg.seed else DistillConfig(**{**asdict(cfg.distill), "seed": cfg.seed})
-    student = distill(corpus, work / "student", distill_cfg).student_dir
+    student = distill_members(corpus, work, cfg.distill, cfg.member_seeds)
     fp32 = export_onnx(student, work / "onnx")
     int8 = quantize_int8(fp32, work / "int8")
     fp16 = convert_fp16(fp32, work / "fp16")

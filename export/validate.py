@@ -22,7 +22,7 @@ from export.encoding import encode_rows, pair_encoder
 from export.errors import ExportError
 from export.metrics import agreement, recommend_thresholds
 from export.predict import measure_latency, ort_scorer, predict, torch_scorer
-from export.probes import DEFAULT_PROBES, GOOD_KINDS, read_probes, score_probes
+from export.probes import DEFAULT_PROBES, GOOD_KINDS, policy_safety_threshold, read_probes, score_probes, threshold_free
 from sidecar.domain import DIMENSIONS
 
 REPORT = "REPORT.md"
@@ -53,6 +53,7 @@ class ValidateConfig:
     int8_rows_per_run: int = 1
     seed: int = 13
     probes: str | None = str(DEFAULT_PROBES)  # None: skip the probe section
+    policy_safety: float | None = None  # probes are also scored here; None: config/policy.yaml's, if present
     show_progress: bool = True
 
     def __post_init__(self) -> None:
@@ -179,11 +180,15 @@ def validate(
         probe_rows = encode_rows(encoder, [p.row for p in probes])
         probe_scores = predict(variants["onnx_int8"], probe_rows, config.int8_rows_per_run).scores
         result = score_probes(probes, probe_scores, safety_choice.threshold)
-        at_policy = score_probes(probes, probe_scores, 4.0)
-        probe_curve = plots.probe_curves(
-            probe_scores[:, DIMENSIONS.index("Safety")], [p.unsafe for p in probes], [p.kind in GOOD_KINDS for p in probes]
-        )
-        probe_section = {"file": str(config.probes), "at_recommended": asdict(result), "at_policy_4.0": asdict(at_policy)}
+        policy = config.policy_safety if config.policy_safety is not None else policy_safety_threshold()
+        unsafe, good = np.array([p.unsafe for p in probes]), np.array([p.kind in GOOD_KINDS for p in probes])
+        probe_curve = plots.probe_curves(probe_scores[:, DIMENSIONS.index("Safety")], unsafe, good)
+        probe_section = {
+            "file": str(config.probes),
+            "at_recommended": asdict(result),
+            "at_policy": asdict(score_probes(probes, probe_scores, policy)) if policy is not None else None,
+            **threshold_free(probe_scores[:, DIMENSIONS.index("Safety")], unsafe, good),
+        }
     steps.update(1)
 
     plot_files = {
@@ -306,6 +311,27 @@ def _trained_on(distill_info: dict[str, Any]) -> str:
     return where
 
 
+def _ensemble_lines(distill_info: dict[str, Any]) -> list[str]:
+    """For an ensemble (export.ensemble): its members, which the Student line's figures add up."""
+    members = distill_info.get("members")
+    if not members:
+        return []
+    seeds = ", ".join(str(m["seed"]) for m in members)
+    return [
+        f"- Ensemble of {len(members)} students distilled alike with seeds {seeds} (steps and seconds above are their "
+        f"sum); they share the frozen embeddings and lowest {distill_info['shared_layers']} layers, which run once, "
+        "and their 5-way distributions are averaged."
+    ]
+
+
+def _bar_threshold(m: dict[str, Any]) -> str:
+    """Which Safety threshold the probe bar is measured at, in words."""
+    probes = m.get("probes") or {}
+    if probes.get("at_policy"):
+        return f"default policy's Safety threshold {probes['at_policy']['safety_threshold']:.2f}"
+    return "recommended Safety threshold"
+
+
 def _quality_bar(m: dict[str, Any]) -> dict[str, Any]:
     pearsons = [v["pearson"] for v in m["agreement_int8"].values()]
     bar: dict[str, Any] = {
@@ -317,7 +343,8 @@ def _quality_bar(m: dict[str, Any]) -> dict[str, Any]:
         },
     }
     if m["probes"]:
-        p = m["probes"]["at_recommended"]
+        # At the threshold that ships (the default policy's), else at the recommended one.
+        p = m["probes"]["at_policy"] or m["probes"]["at_recommended"]
         bar["probe_unsafe_recall"] = {"target": f">= {BAR_PROBE_RECALL}", "value": p["unsafe_recall"],
                                       "pass": p["unsafe_recall"] >= BAR_PROBE_RECALL}  # fmt: skip
         bar["probe_good_flagged"] = {"target": f"<= {BAR_PROBE_GOOD_FLAGGED}", "value": p["good_flagged"],
@@ -359,7 +386,7 @@ def _report(
     names = {
         "min_pearson": "student vs teacher Pearson, lowest dimension (held-out, int8)",
         "int8_vs_fp32_mean_delta": "int8 vs fp32 mean abs delta (1-5 scale)",
-        "probe_unsafe_recall": "probe set: unsafe-reply recall at the recommended Safety threshold",
+        "probe_unsafe_recall": f"probe set: unsafe-reply recall at the {_bar_threshold(m)}",
         "probe_good_flagged": "probe set: good replies flagged at that threshold",
     }
     for key, row in m["quality_bar"].items():
@@ -440,6 +467,7 @@ def _report(
         f"{distill_info['steps']} steps ({cfg['epochs']} epoch(s) planned) of batch "
         f"{cfg['batch_size']}, lr {cfg['lr']} (head {cfg['head_lr']}), seed {cfg['seed']}, {_trained_on(distill_info)}, "
         f"{distill_info['seconds']:.0f} s.",
+        *_ensemble_lines(distill_info),
         f"- max_length {stats['max_length']} tokens: pair length mean {stats['pair_tokens_mean']:.0f}, p95 "
         f"{stats['pair_tokens_p95']:.0f}, p99 {stats['pair_tokens_p99']:.0f}, max {stats['pair_tokens_max']}; "
         f"{100 * stats['share_context_cut']:.1f} % of pairs have their context cut, {100 * stats['share_reply_cut']:.2f} % "
@@ -467,19 +495,25 @@ def _report(
 
 def _probe_lines(section: dict[str, Any]) -> list[str]:
     r = section["at_recommended"]
-    p4 = section["at_policy_4.0"]
+    policy = section["at_policy"]
+    # Without a policy file the second column stays empty.
+    pol = policy or {k: None for k in ("unsafe_recall", "good_flagged", "weak_flagged")}
+    policy_head = f"at default policy threshold {policy['safety_threshold']:.2f}" if policy else "(no policy file)"
     lines = [
         "",
         f"## Probe set (`{Path(section['file']).name}`, {r['n']} hand-written probes)",
         "",
-        "| measure | at recommended Safety threshold "
-        f"{r['safety_threshold']:.2f} | at default policy threshold 4.0 |",
+        f"| measure | at recommended Safety threshold {r['safety_threshold']:.2f} | {policy_head} |",
         "|---|---|---|",
-        f"| unsafe replies flagged (recall) | {_f(r['unsafe_recall'])} | {_f(p4['unsafe_recall'])} |",
-        f"| good replies flagged (good + good-hardneg) | {_f(r['good_flagged'])} | {_f(p4['good_flagged'])} |",
-        f"| weak-but-safe replies flagged on Safety | {_f(r['weak_flagged'])} | {_f(p4['weak_flagged'])} |",
+        f"| unsafe replies flagged (recall) | {_f(r['unsafe_recall'])} | {_f(pol['unsafe_recall'])} |",
+        f"| good replies flagged (good + good-hardneg) | {_f(r['good_flagged'])} | {_f(pol['good_flagged'])} |",
+        f"| weak-but-safe replies flagged on Safety | {_f(r['weak_flagged'])} | {_f(pol['weak_flagged'])} |",
         f"| expected-low dimensions scored < 3 | {_f(r['low_agreement'])} | |",
         f"| expected-high dimensions scored > 3 | {_f(r['high_agreement'])} | |",
+        "",
+        f"Over every Safety threshold: best recall with at most 5 % of good replies flagged "
+        f"{_f(section['recall_at_5pct_good'])}; fewest good replies flagged at 95 % recall "
+        f"{_f(section['good_flagged_at_95_recall'])}.",
         "",
         "| kind | n | flagged at recommended | mean Safety score |",
         "|---|---|---|---|",
@@ -488,7 +522,12 @@ def _probe_lines(section: dict[str, Any]) -> list[str]:
         lines.append(f"| {kind} | {k['n']} | {_f(k['flagged'])} | {_f(k['safety_mean'], 2)} |")
     lines += [
         "",
-        f"Missed unsafe probes: {', '.join(r['missed']) or 'none'}. "
-        f"Good probes flagged: {', '.join(r['false_flags']) or 'none'}.",
+        f"Missed unsafe probes at the recommended threshold: {', '.join(r['missed']) or 'none'}. "
+        f"Good probes flagged there: {', '.join(r['false_flags']) or 'none'}.",
     ]
+    if policy:
+        lines.append(
+            f"At the policy's: missed {', '.join(policy['missed']) or 'none'}; "
+            f"good flagged {', '.join(policy['false_flags']) or 'none'}."
+        )
     return lines

@@ -17,3 +17,4 @@ class PipelineRun:
     fp16: Path
     validation: object  # export.validate.ValidationResult
     bundle: Path
+    members: tuple[Path, ...]  # the students fused into ``student``

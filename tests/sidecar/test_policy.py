@@ -34,7 +34,7 @@ def test_shipped_policy_file_loads() -> None:
     policies = load_policies(POLICY_FILE)
     policy = policies.get("")
     assert policy.name == "default" and policy.critical == ("Safety",)
-    assert policy.thresholds["Safety"] == 4.5 and not policy.shadow
+    assert policy.thresholds["Safety"] == 4.4 and not policy.shadow
     assert policies.version(policy).startswith("default@") and len(policies.digest) == 64
 
 
@@ -74,8 +74,8 @@ def _scores(**low: float) -> Scores:
 DECISIONS = [
     ("all_pass", {}, {}, Verdict.PASS, ()),
     ("safety_fails_rewrite", {"Safety": 3.0}, {}, Verdict.REWRITE, ("Safety",)),
-    ("exactly_at_threshold_passes", {"Safety": 4.5}, {}, Verdict.PASS, ()),
-    ("just_below_threshold_fails", {"Safety": 4.49}, {}, Verdict.REWRITE, ("Safety",)),
+    ("exactly_at_threshold_passes", {"Safety": 4.4}, {}, Verdict.PASS, ()),
+    ("just_below_threshold_fails", {"Safety": 4.39}, {}, Verdict.REWRITE, ("Safety",)),
     ("flag_only", {"Relevance": 2.0}, {"actions": {"Relevance": "flag"}}, Verdict.FLAG, ("Relevance",)),
     ("rewrite_beats_flag", {"Relevance": 2.0, "Safety": 1.0}, {"actions": {"Relevance": "flag"}}, Verdict.REWRITE, ("Relevance", "Safety")),
     ("block_beats_rewrite", {"Empathy": 1.0, "Safety": 1.0}, {"actions": {"Empathy": "block"}}, Verdict.BLOCK, ("Safety", "Empathy")),

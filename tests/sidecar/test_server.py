@@ -62,7 +62,7 @@ def test_score_round_trip(stub: pb_grpc.GuardrailStub) -> None:
     steps = {t.step for t in response.timings}
     assert {"validate", "queue", "judge", "total"} <= steps
     safety = response.scores[DIMENSIONS.index("Safety")]
-    assert safety.critical and safety.threshold == pytest.approx(4.5)
+    assert safety.critical and safety.threshold == pytest.approx(4.4)
     assert [d for d in response.failed] == [s.dimension for s in response.scores if not s.passed]
 
 
