@@ -108,3 +108,21 @@ def test_member_seeds_must_differ() -> None:
         DefaultBuild(member_seeds=(7, 7))
     with pytest.raises(ExportError, match="different seeds"):
         DefaultBuild(member_seeds=())
+
+
+def test_default_builds_the_ensemble_bundle_from_one_command(tiny_corpus: Path, tmp_path: Path, capsys) -> None:
+    """`python -m export default` as `make judge` runs it, shrunk: two seeds, fused, exported, bundled."""
+    from sidecar.bundle import load_bundle
+
+    out, work = tmp_path / "bundle", tmp_path / "work"
+    argv = ["default", "--corpus", str(tiny_corpus), "--out", str(out), "--work", str(work), "--max-steps", "4",
+            "--max-length", str(SMALL_MAX_LENGTH), "--member-seeds", "13", "7", "--version", "0.0-test"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.strip() == str(out)
+    bundle = load_bundle(out)
+    assert bundle.manifest.version == "0.0-test"
+    assert [m["seed"] for m in bundle.manifest.build["ensemble"]["members"]] == [13, 7]
+    for seed in (13, 7):
+        assert (work / f"student_seed{seed}" / "model.safetensors").is_file()
+    info = json.loads((work / "student" / "distill_config.json").read_text())
+    assert info["stage"] == "fuse" and info["config"]["max_length"] == SMALL_MAX_LENGTH
