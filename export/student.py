@@ -106,7 +106,9 @@ class JudgeStudent(BertPreTrainedModel):
                     hidden = layer(hidden, attention_mask=extended_mask)[0]
                 member_logits.append(self._logits(hidden, attention_mask, branch.head))
             probs = torch.stack([torch.softmax(m, dim=-1) for m in member_logits]).mean(0)
-            logits = torch.log(probs)  # log of the mixture: a softmax of it gives the averaged distribution
+            # Log of the mixture (a softmax of it gives the averaged distribution); clamped so that a
+            # probability that underflowed to 0 cannot put -inf into a training loss.
+            logits = torch.log(probs.clamp_min(1e-12))
         scores = (probs * self.levels).sum(-1)
         return JudgeOutput(scores=scores, probs=probs, logits=logits)
 
