@@ -42,6 +42,18 @@ def _member_record(member: Path) -> dict[str, Any]:
     return info
 
 
+def _member_summary(path: Path, info: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "dir": str(path),
+        "seed": info["config"]["seed"],
+        "steps": info["steps"],
+        "seconds": info["seconds"],
+        "final_loss": info.get("final_loss"),
+        "backbone": info.get("backbone"),
+        "weights_sha256": _sha256(path / WEIGHTS),
+    }
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -117,13 +129,7 @@ def fuse_students(members: Sequence[str | Path], out_dir: str | Path) -> Path:
         "stage": "fuse",
         "steps": sum(int(i["steps"]) for i in infos),
         "seconds": round(sum(float(i["seconds"]) for i in infos), 1),
-        "members": [
-            {
-                "dir": str(p), "seed": i["config"]["seed"], "steps": i["steps"], "seconds": i["seconds"],
-                "final_loss": i.get("final_loss"), "backbone": i.get("backbone"), "weights_sha256": _sha256(p / WEIGHTS),
-            }
-            for p, i in zip(paths, infos)
-        ],  # fmt: skip
+        "members": [_member_summary(p, i) for p, i in zip(paths, infos)],
         "shared_layers": shared_layers,
     }
     (out / STUDENT_CONFIG).write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")

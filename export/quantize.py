@@ -59,7 +59,6 @@ def quantize_int8(
     ``blockwise`` become MatMulNBits with 8-bit weights and activations in blocks of ``BLOCK_SIZE``.
     """
     import onnx
-
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -98,8 +97,11 @@ def quantize_int8(
                 "nodes_blockwise": sensitive,
                 "blockwise": {
                     "method": "onnxruntime.quantization.matmul_nbits_quantizer.MatMulNBitsQuantizer",
-                    "bits": 8, "block_size": BLOCK_SIZE, "symmetric": True, "accuracy_level": ACCURACY_LEVEL,
-                },  # fmt: skip
+                    "bits": 8,
+                    "block_size": BLOCK_SIZE,
+                    "symmetric": True,
+                    "accuracy_level": ACCURACY_LEVEL,
+                },
                 "preprocess": "onnxruntime.quantization.shape_inference.quant_pre_process",
             },
             indent=2,
