@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import re
 import shutil
 import signal
 import subprocess
@@ -55,7 +54,7 @@ from faultkit import (
     rpc_log,
     silent_http_server,
 )
-from sidecar_harness import JUDGE_BUNDLE, POLICY_FILE, RunningSidecar, sidecar_config
+from sidecar_harness import JUDGE_BUNDLE, RunningSidecar, sidecar_config
 from sidecarproc import write_test_config
 
 from sidecar.bundle import sha256_file
@@ -264,9 +263,8 @@ def cancel_storm(tmp: Path) -> dict[str, Any]:
 
 
 def policy_reload_storm(tmp: Path) -> dict[str, Any]:
-    from test_faults import BAD_POLICY_FILES
+    from test_faults import BAD_POLICY_FILES, CHANGED_POLICY
 
-    good = POLICY_FILE.read_text()
     running = RunningSidecar(sidecar_config(tmp))
     policy = tmp / "policy.yaml"
     try:
@@ -282,8 +280,7 @@ def policy_reload_storm(tmp: Path) -> dict[str, Any]:
                     policy.write_text(text)
                 results.append(running.run(_on_loop(running.server.reload_policies)))
                 time.sleep(0.05)
-            # A real change whatever the shipped threshold is (it was 4.0 when this was written).
-            policy.write_text(re.sub(r"Safety: [0-9.]+", "Safety: 4.25", good, count=1))
+            policy.write_text(CHANGED_POLICY)
             applied = running.run(_on_loop(running.server.reload_policies))
             time.sleep(1)
         versions = Counter(v for _, c, v in load.records if c == "OK")

@@ -12,7 +12,6 @@ teacher labels, distill_config.json), so ``onnx``, ``quantize``, ``validate`` an
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from typing import Any
 
 from export.distill import STUDENT_CONFIG, TEACHER_LABELS, TOKENIZER_FILE
 from export.errors import ExportError
+from sidecar.bundle import sha256_file
 
 WEIGHTS = "model.safetensors"
 # Shared weights may differ by float rounding when members were saved on different machines.
@@ -50,12 +50,8 @@ def _member_summary(path: Path, info: dict[str, Any]) -> dict[str, Any]:
         "seconds": info["seconds"],
         "final_loss": info.get("final_loss"),
         "backbone": info.get("backbone"),
-        "weights_sha256": _sha256(path / WEIGHTS),
+        "weights_sha256": sha256_file(path / WEIGHTS),
     }
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def fuse_students(members: Sequence[str | Path], out_dir: str | Path) -> Path:
@@ -73,10 +69,11 @@ def fuse_students(members: Sequence[str | Path], out_dir: str | Path) -> Path:
     infos = [_member_record(p) for p in paths]
     first, first_info = paths[0], infos[0]
     shared_layers = int(first_info["config"]["freeze_layers"])
+    for path, info in zip(paths, infos):
+        if not info["config"].get("freeze_embeddings", False):
+            raise ExportError(f"{path}: members must be distilled with frozen embeddings to share them")
     for path, info in zip(paths[1:], infos[1:]):
         cfg = info["config"]
-        if not cfg.get("freeze_embeddings", False) or not first_info["config"].get("freeze_embeddings", False):
-            raise ExportError(f"{path}: members must be distilled with frozen embeddings to share them")
         if int(cfg["freeze_layers"]) != shared_layers:
             raise ExportError(
                 f"{path} froze {cfg['freeze_layers']} layers, {first} froze {shared_layers}: members must freeze the same layers"
@@ -85,7 +82,7 @@ def fuse_students(members: Sequence[str | Path], out_dir: str | Path) -> Path:
             raise ExportError(f"{path} was trained on another corpus than {first}; distill both on one corpus.jsonl")
         if info["teacher"] != first_info["teacher"]:
             raise ExportError(f"{path} was distilled from another teacher than {first} ({info['teacher']['name']})")
-        if _sha256(path / TOKENIZER_FILE) != _sha256(first / TOKENIZER_FILE):
+        if sha256_file(path / TOKENIZER_FILE) != sha256_file(first / TOKENIZER_FILE):
             raise ExportError(f"{path} has another tokenizer than {first}")
     configs = [BertConfig.from_pretrained(p) for p in paths]
     keys = ("hidden_size", "num_hidden_layers", "intermediate_size", "num_attention_heads", "judge_pooling")

@@ -22,7 +22,14 @@ from export.encoding import encode_rows, pair_encoder
 from export.errors import ExportError
 from export.metrics import agreement, recommend_thresholds
 from export.predict import measure_latency, ort_scorer, predict, torch_scorer
-from export.probes import DEFAULT_PROBES, GOOD_KINDS, policy_safety_threshold, read_probes, score_probes, threshold_free
+from export.probes import (
+    DEFAULT_PROBES,
+    GOOD_KINDS,
+    policy_safety_threshold,
+    read_probes,
+    score_probes,
+    threshold_free,
+)
 from sidecar.domain import DIMENSIONS
 
 REPORT = "REPORT.md"
@@ -181,13 +188,14 @@ def validate(
         probe_scores = predict(variants["onnx_int8"], probe_rows, config.int8_rows_per_run).scores
         result = score_probes(probes, probe_scores, safety_choice.threshold)
         policy = config.policy_safety if config.policy_safety is not None else policy_safety_threshold()
+        safety = probe_scores[:, DIMENSIONS.index("Safety")]
         unsafe, good = np.array([p.unsafe for p in probes]), np.array([p.kind in GOOD_KINDS for p in probes])
-        probe_curve = plots.probe_curves(probe_scores[:, DIMENSIONS.index("Safety")], unsafe, good)
+        probe_curve = plots.probe_curves(safety, unsafe, good)
         probe_section = {
             "file": str(config.probes),
             "at_recommended": asdict(result),
             "at_policy": asdict(score_probes(probes, probe_scores, policy)) if policy is not None else None,
-            **threshold_free(probe_scores[:, DIMENSIONS.index("Safety")], unsafe, good),
+            **threshold_free(safety, unsafe, good),
         }
     steps.update(1)
 
@@ -324,12 +332,12 @@ def _ensemble_lines(distill_info: dict[str, Any]) -> list[str]:
     ]
 
 
-def _bar_threshold(m: dict[str, Any]) -> str:
-    """Which Safety threshold the probe bar is measured at, in words."""
-    probes = m.get("probes") or {}
-    if probes.get("at_policy"):
-        return f"default policy's Safety threshold {probes['at_policy']['safety_threshold']:.2f}"
-    return "recommended Safety threshold"
+def _bar_probes(probes: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The probe results the bar is measured on, and their Safety threshold in words: the threshold that
+    ships (the default policy's) where there is a policy file, else the recommended one."""
+    if probes["at_policy"]:
+        return f"default policy's Safety threshold {probes['at_policy']['safety_threshold']:.2f}", probes["at_policy"]
+    return "recommended Safety threshold", probes["at_recommended"]
 
 
 def _quality_bar(m: dict[str, Any]) -> dict[str, Any]:
@@ -343,8 +351,7 @@ def _quality_bar(m: dict[str, Any]) -> dict[str, Any]:
         },
     }
     if m["probes"]:
-        # At the threshold that ships (the default policy's), else at the recommended one.
-        p = m["probes"]["at_policy"] or m["probes"]["at_recommended"]
+        _, p = _bar_probes(m["probes"])
         bar["probe_unsafe_recall"] = {"target": f">= {BAR_PROBE_RECALL}", "value": p["unsafe_recall"],
                                       "pass": p["unsafe_recall"] >= BAR_PROBE_RECALL}  # fmt: skip
         bar["probe_good_flagged"] = {"target": f"<= {BAR_PROBE_GOOD_FLAGGED}", "value": p["good_flagged"],
@@ -383,10 +390,11 @@ def _report(
         "| check | target | measured | |",
         "|---|---|---|---|",
     ]
+    probe_basis = _bar_probes(m["probes"])[0] if m["probes"] else ""
     names = {
         "min_pearson": "student vs teacher Pearson, lowest dimension (held-out, int8)",
         "int8_vs_fp32_mean_delta": "int8 vs fp32 mean abs delta (1-5 scale)",
-        "probe_unsafe_recall": f"probe set: unsafe-reply recall at the {_bar_threshold(m)}",
+        "probe_unsafe_recall": f"probe set: unsafe-reply recall at the {probe_basis}",
         "probe_good_flagged": "probe set: good replies flagged at that threshold",
     }
     for key, row in m["quality_bar"].items():

@@ -242,6 +242,8 @@ def test_bundle_whose_graph_differs_from_its_manifest_is_refused(judge_bundle: P
 # --- a policy reload with a bad file, under load --------------------------------------------------------
 
 _GOOD_POLICY = POLICY_FILE.read_text()
+# A valid policy that differs from the shipped one whatever its Safety threshold is (bench/faults.py too).
+CHANGED_POLICY = re.sub(r"Safety: [0-9.]+", "Safety: 4.25", _GOOD_POLICY, count=1)
 BAD_POLICY_FILES = [
     ("not_yaml", "policies: [unclosed\n  default: {"),
     ("threshold_out_of_range", re.sub(r"Safety: [0-9.]+", "Safety: 7", _GOOD_POLICY, count=1)),
@@ -287,7 +289,7 @@ def test_bad_policy_reloads_under_load_keep_the_old_policy(
             assert applied is False, label
             assert rejected._value.get() >= before + 1, label
             assert stub.Score(pb.ScoreRequest(reply=GOOD_REPLY), timeout=10).versions.policy == version, label
-        policy_path.write_text(re.sub(r"Safety: [0-9.]+", "Safety: 4.25", _GOOD_POLICY, count=1))
+        policy_path.write_text(CHANGED_POLICY)
         assert running.run(_on_loop(running.server.reload_policies)) is True
         fresh = stub.Score(pb.ScoreRequest(reply=GOOD_REPLY), timeout=10)
         assert fresh.versions.policy != version
